@@ -1,0 +1,42 @@
+# The two set-up commands: `make demo` and `make test`. Every target installs the Debian
+# packages it needs first (scripts/install-deps.sh is a no-op when they are present).
+BUILD_DIR      ?= build
+ASAN_BUILD_DIR ?= build-asan
+JOBS           ?= $(shell nproc)
+PYTHON         := /usr/bin/python3
+
+.PHONY: all deps build build-asan demo test unit-test asan-test integration-test bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGW_SANITIZE=ON -DGW_BUILD_BENCH=OFF
+	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
+
+demo: build
+	$(BUILD_DIR)/kallglot-gateway demo
+
+unit-test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS)
+
+asan-test: build-asan
+	cd $(ASAN_BUILD_DIR) && ctest --output-on-failure -L unit -j $(JOBS)
+
+integration-test: build
+	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
+
+test: unit-test asan-test integration-test
+
+bench: build
+	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	bash bench/http_bench.sh
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)

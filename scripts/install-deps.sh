@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs every Debian package that the build, the tests and the benchmarks need.
+# Idempotent and non-interactive: packages already present are skipped without apt-get.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ cmake ninja-build make pkg-config
+  # libraries
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libhiredis-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
+  libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # integration tests and benchmarks
+  python3 python3-pytest python3-websockets python3-aiohttp python3-yaml
+  curl wrk nginx-light redis-server
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The packaged nginx and redis services are not ours to run: tests and benchmarks start
+# their own instances on loopback ports.
+for svc in nginx redis-server; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done

@@ -1,0 +1,34 @@
+// JSON views of the admin API's account answers (SPEC §6): an account with its effective
+// limits and keys, a key just created, and one counter's state. Pure functions.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "limiter/limit.h"
+#include "policy/plan.h"
+#include "store/account_store.h"
+
+namespace gw::admin {
+
+std::string_view environment_name(store::KeyEnvironment environment) noexcept;
+
+// {api_requests_per_minute, concurrent_sessions (null = unlimited), ws_messages_per_second,
+//  ws_audio_bytes_per_second, groups: {name: limit}, shadow_mode}
+boost::json::object limits_json(const policy::PlanLimits& limits);
+
+// {"id","plan","overrides","effective_limits","keys":[{"key_id","environment"}]}.
+// `effective` is null when the account's plan is no longer in the configuration.
+boost::json::object account_json(const store::Account& account,
+                                 const policy::PlanLimits* effective,
+                                 std::span<const store::ApiKeyRecord> keys);
+
+// {"key_id","key","environment","account_id"}: the only answer that ever holds a key.
+boost::json::object created_key_json(const store::CreatedKey& created);
+
+// {"limit","remaining","reset","used"} of one counter; reset in Unix seconds.
+boost::json::object counter_json(const limiter::Decision& decision);
+
+}  // namespace gw::admin

@@ -1,0 +1,33 @@
+// What the admin API works with. Every reference must outlive the AdminServer and every
+// connection it accepted (the app owns them all and stops the io_context before they go).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "metrics/gateway_metrics.h"
+#include "metrics/usage_history.h"
+#include "policy/policy.h"
+#include "store/account_store.h"
+#include "store/counter_store.h"
+
+namespace gw::admin {
+
+struct AdminDeps {
+  store::AccountStore& accounts;
+  store::CounterStore& counters;
+  metrics::GatewayMetrics& metrics;
+  metrics::UsageHistory& usage;
+  const core::Clock& clock;
+  // The current policy snapshot; nullptr answers 503 (no configuration loaded).
+  std::function<std::shared_ptr<const policy::Policy>()> policy;
+  // Lowercase hex SHA-256 of the admin token; empty disables the admin API (every
+  // /admin/ request gets 401).
+  std::string admin_token_sha256;
+  std::function<bool()> ready;                // GET /readyz; empty = always ready
+  std::function<void()> on_accounts_changed;  // after every successful account/key write
+};
+
+}  // namespace gw::admin

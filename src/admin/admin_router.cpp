@@ -1,0 +1,422 @@
+#include "admin/admin_router.h"
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <spdlog/spdlog.h>
+
+#include "admin/account_json.h"
+#include "admin/admin_auth.h"
+#include "admin/dashboard_page.h"
+#include "admin/usage_query.h"
+
+namespace gw::admin {
+
+struct AdminRouter::Context {
+  const Request& request;
+  std::string request_id;
+  boost::asio::any_io_executor executor;
+  Done done;  // taken by asynchronous routes
+  http::verb method;
+  std::vector<std::string_view> segments;  // of the path, without the query
+};
+
+namespace {
+
+constexpr std::size_t kMaxIdLength = 128;
+
+// Account ids end up in counter subjects ("<id>:live") and Redis hash tags, so they are
+// restricted to characters that need no escaping anywhere: [A-Za-z0-9._-].
+bool is_valid_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxIdLength) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> split_path(std::string_view target) {
+  target = target.substr(0, target.find('?'));
+  std::vector<std::string_view> segments;
+  if (target.empty() || target.front() != '/') return segments;
+  target.remove_prefix(1);
+  for (;;) {
+    const auto slash = target.find('/');
+    segments.push_back(target.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    target.remove_prefix(slash + 1);
+  }
+  return segments;
+}
+
+Response not_found(std::string_view message, std::string_view request_id,
+                   std::string_view code = "not_found") {
+  return error_response(http::status::not_found, kInvalidRequest, code, message, request_id);
+}
+
+Response bad_request(std::string_view message, std::string_view request_id,
+                     std::optional<std::string_view> param = std::nullopt,
+                     std::string_view code = "invalid_request") {
+  return error_response(http::status::bad_request, kInvalidRequest, code, message, request_id,
+                        param);
+}
+
+Response method_not_allowed(std::string_view allow, std::string_view request_id) {
+  Response res = error_response(http::status::method_not_allowed, kInvalidRequest,
+                                "method_not_allowed", "Method not allowed for this route.",
+                                request_id);
+  res.set(http::field::allow, allow);
+  return res;
+}
+
+Response store_failure(std::string_view what, const store::AccountStoreError& error,
+                       std::string_view request_id) {
+  spdlog::error("admin: {}: account store: {} (request {})", what, error.detail, request_id);
+  return error_response(http::status::internal_server_error, kApiError, "internal_error",
+                        "The account store failed; see the gateway log.", request_id);
+}
+
+Response invalid_account_id(std::string_view request_id) {
+  return bad_request("account_id must be 1 to 128 characters of A-Z, a-z, 0-9, '_', '-', '.'.",
+                     request_id, "account_id");
+}
+
+Response policy_unavailable(std::string_view request_id) {
+  return error_response(http::status::service_unavailable, kApiError, "configuration_unavailable",
+                        "No configuration is loaded.", request_id);
+}
+
+// The body as a JSON object. An empty body is `empty_ok ? {} : error`.
+core::Result<boost::json::object, std::string> parse_object(std::string_view body,
+                                                            bool empty_ok) {
+  const auto first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    if (empty_ok) return boost::json::object();
+    return core::unexpected(std::string("The request body must be a JSON object."));
+  }
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(body, ec);
+  if (ec) return core::unexpected("Malformed JSON body: " + ec.message() + ".");
+  if (!value.is_object()) {
+    return core::unexpected(std::string("The request body must be a JSON object."));
+  }
+  return std::move(value.as_object());
+}
+
+// The first member of `body` not in `allowed`, if any.
+std::optional<std::string> unknown_field(const boost::json::object& body,
+                                         std::initializer_list<std::string_view> allowed) {
+  for (const auto& member : body) {
+    bool known = false;
+    for (auto name : allowed) known = known || member.key() == name;
+    if (!known) return std::string(member.key());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {
+  // A digest given in upper case still compares equal to sha256_hex()'s lower case.
+  for (char& c : deps_.admin_token_sha256) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+}
+
+void AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
+                         Done done) const {
+  Context ctx{.request = request,
+              .request_id = request_id_for(request),
+              .executor = executor,
+              .done = std::move(done),
+              .method = request.method(),
+              .segments = split_path(request.target())};
+  const bool head = ctx.method == http::verb::head;
+  if (head) {
+    // HEAD is GET without the body (load balancers probe /healthz that way).
+    ctx.method = http::verb::get;
+    ctx.done = [done = std::move(ctx.done)](Response res) {
+      const auto length = res.body().size();
+      res.body().clear();
+      res.content_length(length);
+      done(std::move(res));
+    };
+  }
+
+  std::optional<Response> res;
+  try {
+    res = route(ctx);
+  } catch (const std::exception& e) {
+    // Only allocation failures can get here; answer rather than drop the connection.
+    spdlog::error("admin: {} request failed: {} (request {})", std::string(request.method_string()),
+                  e.what(), ctx.request_id);
+    res = error_response(http::status::internal_server_error, kApiError, "internal_error",
+                         "Internal error.", ctx.request_id);
+  }
+  if (res) {
+    boost::asio::post(executor, [done = std::move(ctx.done), res = std::move(*res)]() mutable {
+      done(std::move(res));
+    });
+  }
+}
+
+std::optional<Response> AdminRouter::route(Context& ctx) const {
+  const auto& s = ctx.segments;
+  if (!s.empty() && s[0] == "admin") return route_admin(ctx);
+
+  if (s.size() == 1) {
+    using Handler = Response (AdminRouter::*)(Context&) const;
+    Handler handler = nullptr;
+    if (s[0] == "healthz") handler = &AdminRouter::healthz;
+    if (s[0] == "readyz") handler = &AdminRouter::readyz;
+    if (s[0] == "metrics") handler = &AdminRouter::metrics;
+    if (s[0] == "dashboard") handler = &AdminRouter::dashboard;
+    if (handler) {
+      if (ctx.method != http::verb::get) return method_not_allowed("GET, HEAD", ctx.request_id);
+      return (this->*handler)(ctx);
+    }
+  }
+  return not_found("Unknown route.", ctx.request_id);
+}
+
+std::optional<Response> AdminRouter::route_admin(Context& ctx) const {
+  const AdminAuth auth =
+      check_admin_token(ctx.request[http::field::authorization], deps_.admin_token_sha256);
+  if (auth != AdminAuth::ok) {
+    const std::string_view message =
+        auth == AdminAuth::disabled ? "The admin API is disabled: no admin token is configured."
+        : auth == AdminAuth::missing
+            ? "Missing admin token: send Authorization: Bearer <admin token>."
+            : "Invalid admin token.";
+    Response res = error_response(http::status::unauthorized, kAuthenticationError,
+                                  "invalid_admin_token", message, ctx.request_id);
+    res.set(http::field::www_authenticate, "Bearer realm=\"kallglot-gateway-admin\"");
+    return res;
+  }
+
+  const auto& s = ctx.segments;
+  const http::verb m = ctx.method;
+  const std::string_view id = s.size() >= 4 ? s[3] : std::string_view();
+  if (s.size() >= 4 && s[1] == "v1" && s[2] == "accounts" && !id.empty()) {
+    if (s.size() == 4) {
+      if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
+      if (m == http::verb::put) return put_account(ctx, id);
+      if (m == http::verb::get) return get_account(ctx, id);
+      if (m == http::verb::delete_) return delete_account(ctx, id);
+      return method_not_allowed("GET, HEAD, PUT, DELETE", ctx.request_id);
+    }
+    if (s.size() == 5 && s[4] == "keys") {
+      if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
+      if (m == http::verb::post) return create_key(ctx, id);
+      return method_not_allowed("POST", ctx.request_id);
+    }
+    if (s.size() == 5 && s[4] == "usage") {
+      if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
+      if (m == http::verb::get) return get_usage(ctx, id);
+      return method_not_allowed("GET, HEAD", ctx.request_id);
+    }
+    if (s.size() == 6 && s[4] == "sessions" && !s[5].empty()) {
+      if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
+      if (m == http::verb::delete_) return free_session(ctx, id, s[5]);
+      return method_not_allowed("DELETE", ctx.request_id);
+    }
+  }
+  if (s.size() == 4 && s[1] == "v1" && s[2] == "keys" && !s[3].empty()) {
+    if (m == http::verb::delete_) return revoke_key(ctx, s[3]);
+    return method_not_allowed("DELETE", ctx.request_id);
+  }
+  return not_found("Unknown admin route.", ctx.request_id);
+}
+
+Response AdminRouter::put_account(Context& ctx, std::string_view account_id) const {
+  auto body = parse_object(ctx.request.body(), false);
+  if (!body) return bad_request(body.error(), ctx.request_id);
+  if (auto field = unknown_field(*body, {"plan", "overrides"})) {
+    return bad_request("Unknown field \"" + *field + "\"; expected \"plan\" and \"overrides\".",
+                       ctx.request_id, *field);
+  }
+  const auto* plan = body->if_contains("plan");
+  if (plan == nullptr || !plan->is_string()) {
+    return bad_request("\"plan\" is required and must be a plan name.", ctx.request_id, "plan");
+  }
+  boost::json::object overrides;
+  if (const auto* given = body->if_contains("overrides"); given && !given->is_null()) {
+    if (!given->is_object()) {
+      return bad_request("\"overrides\" must be an object.", ctx.request_id, "overrides");
+    }
+    overrides = given->get_object();
+  }
+
+  const auto policy = deps_.policy();
+  if (!policy) return policy_unavailable(ctx.request_id);
+  const std::string plan_name(plan->get_string());
+  if (policy->plan(plan_name) == nullptr) {
+    return bad_request("Unknown plan \"" + plan_name + "\".", ctx.request_id, "plan",
+                       "unknown_plan");
+  }
+  if (auto problem = policy->validate_overrides(overrides)) {
+    return bad_request(*problem, ctx.request_id, "overrides");
+  }
+  auto effective = policy->effective_limits(plan_name, overrides);
+  if (!effective) return bad_request(effective.error(), ctx.request_id, "overrides");
+
+  const store::Account account{
+      .id = std::string(account_id), .plan = plan_name, .overrides = std::move(overrides)};
+  auto created = deps_.accounts.put_account(account);
+  if (!created) return store_failure("put account", created.error(), ctx.request_id);
+  accounts_changed();
+  spdlog::info("admin: account {} {} with plan {} (request {})", account.id,
+               *created ? "created" : "updated", plan_name, ctx.request_id);
+
+  auto keys = deps_.accounts.list_keys(account_id);
+  if (!keys) return store_failure("list keys", keys.error(), ctx.request_id);
+  return json_response(*created ? http::status::created : http::status::ok,
+                       account_json(account, &*effective, *keys), ctx.request_id);
+}
+
+Response AdminRouter::get_account(Context& ctx, std::string_view account_id) const {
+  auto account = deps_.accounts.get_account(account_id);
+  if (!account) return store_failure("get account", account.error(), ctx.request_id);
+  if (!account->has_value()) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  auto keys = deps_.accounts.list_keys(account_id);
+  if (!keys) return store_failure("list keys", keys.error(), ctx.request_id);
+
+  const auto policy = deps_.policy();
+  if (!policy) return policy_unavailable(ctx.request_id);
+  // A plan removed from the configuration since leaves the account without limits to
+  // show; the account itself is still worth showing (and fixing with a PUT).
+  const auto effective = policy->effective_limits((*account)->plan, (*account)->overrides);
+  return json_response(http::status::ok,
+                       account_json(**account, effective ? &*effective : nullptr, *keys),
+                       ctx.request_id);
+}
+
+Response AdminRouter::delete_account(Context& ctx, std::string_view account_id) const {
+  auto deleted = deps_.accounts.delete_account(account_id);
+  if (!deleted) return store_failure("delete account", deleted.error(), ctx.request_id);
+  if (!*deleted) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  accounts_changed();
+  spdlog::info("admin: account {} deleted, its keys revoked (request {})", account_id,
+               ctx.request_id);
+  return empty_response(http::status::no_content, ctx.request_id);
+}
+
+Response AdminRouter::create_key(Context& ctx, std::string_view account_id) const {
+  auto body = parse_object(ctx.request.body(), true);
+  if (!body) return bad_request(body.error(), ctx.request_id);
+  if (auto field = unknown_field(*body, {"environment"})) {
+    return bad_request("Unknown field \"" + *field + "\"; expected \"environment\".",
+                       ctx.request_id, *field);
+  }
+  store::KeyEnvironment environment = store::KeyEnvironment::live;
+  if (const auto* given = body->if_contains("environment"); given && !given->is_null()) {
+    if (given->is_string() && given->get_string() == "test") {
+      environment = store::KeyEnvironment::test;
+    } else if (!given->is_string() || given->get_string() != "live") {
+      return bad_request("\"environment\" must be \"live\" or \"test\".", ctx.request_id,
+                         "environment");
+    }
+  }
+
+  auto account = deps_.accounts.get_account(account_id);
+  if (!account) return store_failure("get account", account.error(), ctx.request_id);
+  if (!account->has_value()) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  auto created = deps_.accounts.create_key(account_id, environment);
+  if (!created) return store_failure("create key", created.error(), ctx.request_id);
+  accounts_changed();
+  spdlog::info("admin: key {} ({}) created for account {} (request {})",
+               created->record.key_id, environment_name(environment), account_id,
+               ctx.request_id);
+  return json_response(http::status::created, created_key_json(*created), ctx.request_id);
+}
+
+Response AdminRouter::revoke_key(Context& ctx, std::string_view key_id) const {
+  if (!is_valid_id(key_id)) {
+    return not_found("No such key.", ctx.request_id);
+  }
+  auto revoked = deps_.accounts.revoke_key(key_id);
+  if (!revoked) return store_failure("revoke key", revoked.error(), ctx.request_id);
+  if (!*revoked) {
+    return not_found("No such key: " + std::string(key_id) + ".", ctx.request_id);
+  }
+  accounts_changed();
+  spdlog::info("admin: key {} revoked (request {})", key_id, ctx.request_id);
+  return empty_response(http::status::no_content, ctx.request_id);
+}
+
+std::optional<Response> AdminRouter::get_usage(Context& ctx, std::string_view account_id) const {
+  auto account = deps_.accounts.get_account(account_id);
+  if (!account) return store_failure("get account", account.error(), ctx.request_id);
+  if (!account->has_value()) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  auto policy = deps_.policy();
+  if (!policy) return policy_unavailable(ctx.request_id);
+  const auto effective = policy->effective_limits((*account)->plan, (*account)->overrides);
+  if (!effective) {
+    return error_response(http::status::conflict, kInvalidRequest, "unknown_plan",
+                          "The account's limits cannot be resolved: " + effective.error() +
+                              ". Update the account with a plan of the configuration.",
+                          ctx.request_id);
+  }
+  UsageQuery::start(deps_, std::move(policy), std::move(**account), *effective,
+                    std::move(ctx.request_id), ctx.executor, std::move(ctx.done));
+  return std::nullopt;
+}
+
+Response AdminRouter::free_session(Context& ctx, std::string_view account_id,
+                                   std::string_view session_id) const {
+  auto account = deps_.accounts.get_account(account_id);
+  if (!account) return store_failure("get account", account.error(), ctx.request_id);
+  if (!account->has_value()) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  // The gateway holds no session slots yet (they arrive with session handling), so no
+  // session can be found to free.
+  const std::string id = is_valid_id(session_id) ? std::string(session_id) : std::string("?");
+  return not_found("No active session " + id + " for account " + std::string(account_id) + ".",
+                   ctx.request_id, "session_not_found");
+}
+
+Response AdminRouter::healthz(Context& ctx) const {
+  return json_response(http::status::ok, boost::json::object{{"status", "ok"}}, ctx.request_id);
+}
+
+Response AdminRouter::readyz(Context& ctx) const {
+  const bool ready = !deps_.ready || deps_.ready();
+  return json_response(ready ? http::status::ok : http::status::service_unavailable,
+                       boost::json::object{{"status", ready ? "ready" : "not_ready"}},
+                       ctx.request_id);
+}
+
+Response AdminRouter::metrics(Context& ctx) const {
+  return text_response(http::status::ok, deps_.metrics.serialize(),
+                       "text/plain; version=0.0.4; charset=utf-8", ctx.request_id);
+}
+
+Response AdminRouter::dashboard(Context& ctx) const {
+  Response res = text_response(http::status::ok, std::string(kDashboardHtml),
+                               "text/html; charset=utf-8", ctx.request_id);
+  // The page is self-contained: inline script and style, requests to this listener only.
+  res.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "connect-src 'self'; frame-ancestors 'none'");
+  return res;
+}
+
+void AdminRouter::accounts_changed() const {
+  if (deps_.on_accounts_changed) deps_.on_accounts_changed();
+}
+
+}  // namespace gw::admin

@@ -1,0 +1,152 @@
+#include "admin/admin_session.h"
+
+#include <chrono>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+namespace gw::admin {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+
+constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+constexpr std::uint64_t kMaxBodyBytes = 1024 * 1024;
+constexpr std::chrono::seconds kReadTimeout{30};
+constexpr std::chrono::seconds kWriteTimeout{30};
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool is_parse_error(const beast::error_code& ec) {
+  return ec.category() == make_error_code(http::error::bad_target).category();
+}
+
+}  // namespace
+
+AdminSession::AdminSession(net::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router)
+    : stream_(std::move(socket)), router_(std::move(router)) {}
+
+void AdminSession::run() {
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&AdminSession::do_read, shared_from_this()));
+}
+
+void AdminSession::close() {
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&AdminSession::do_close, shared_from_this()));
+}
+
+void AdminSession::do_read() {
+  parser_.emplace();
+  parser_->header_limit(kMaxHeaderBytes);
+  parser_->body_limit(kMaxBodyBytes);
+  stream_.expires_after(kReadTimeout);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      beast::bind_front_handler(&AdminSession::on_read_header, shared_from_this()));
+}
+
+void AdminSession::on_read_header(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  if (parser_->is_done()) return on_request();
+  // curl and others wait for this before sending a body; answering it saves them a pause.
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    return net::async_write(
+        stream_, net::buffer(kContinue.data(), kContinue.size()),
+        beast::bind_front_handler(&AdminSession::on_continue_sent, shared_from_this()));
+  }
+  do_read_body();
+}
+
+void AdminSession::on_continue_sent(beast::error_code ec, std::size_t) {
+  if (ec) return do_close();
+  do_read_body();
+}
+
+void AdminSession::do_read_body() {
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
+}
+
+void AdminSession::on_read(beast::error_code ec, std::size_t) {
+  if (ec) return on_read_error(ec);
+  on_request();
+}
+
+void AdminSession::on_read_error(beast::error_code ec) {
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+      ec == net::error::operation_aborted) {
+    return do_close();
+  }
+  http::status status;
+  std::string_view code;
+  std::string_view message;
+  if (ec == http::error::body_limit) {
+    status = http::status::payload_too_large;
+    code = "request_too_large";
+    message = "The request body exceeds 1 MiB.";
+  } else if (ec == http::error::header_limit) {
+    status = http::status::request_header_fields_too_large;
+    code = "request_header_too_large";
+    message = "The request head exceeds 16 KiB.";
+  } else if (is_parse_error(ec)) {
+    status = http::status::bad_request;
+    code = "malformed_request";
+    message = "Malformed HTTP request.";
+  } else {
+    return do_close();  // the socket failed: nobody to answer
+  }
+  const std::string request_id = request_id_for(Request{});
+  response_ = error_response(status, kInvalidRequest, code, message, request_id);
+  version_ = 11;
+  keep_alive_ = false;  // the rest of the stream cannot be trusted to start a request
+  do_write();
+}
+
+void AdminSession::on_request() {
+  Request request = parser_->release();
+  version_ = request.version();
+  keep_alive_ = request.keep_alive();
+  // Handling may wait for the counter store, whose own timeouts bound it.
+  stream_.expires_never();
+  router_->handle(std::move(request), stream_.get_executor(),
+                  beast::bind_front_handler(&AdminSession::on_handled, shared_from_this()));
+}
+
+void AdminSession::on_handled(Response response) {
+  response_ = std::move(response);
+  do_write();
+}
+
+void AdminSession::do_write() {
+  response_.version(version_);
+  response_.keep_alive(keep_alive_);
+  stream_.expires_after(kWriteTimeout);
+  http::async_write(stream_, response_,
+                    beast::bind_front_handler(&AdminSession::on_write, shared_from_this(),
+                                              response_.need_eof()));
+}
+
+void AdminSession::on_write(bool close, beast::error_code ec, std::size_t) {
+  if (ec) {
+    spdlog::debug("admin: write failed: {}", ec.message());
+    return do_close();
+  }
+  if (close) return do_close();
+  response_ = {};
+  do_read();
+}
+
+void AdminSession::do_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+}  // namespace gw::admin

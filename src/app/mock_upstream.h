@@ -1,0 +1,67 @@
+// A mock of the Kallglot API (SPEC §2 `mock-upstream`), for integration tests, the demo and
+// the benchmarks. It answers every request with JSON describing what it received, so a test
+// can see exactly what reached the upstream through the gateway:
+//
+//   any request        200 {"ok":true,"method","path","query","body_bytes","body_sha256",
+//                           "headers":{lowercased name: value}}   (repeated headers joined ", ")
+//   POST /v1/sessions              201 session {"id":"sess_…","object":"session",
+//                                      "status":"active","stream":{"url","token"}} + echo fields
+//   POST /v1/sessions/{id}/end     200 {"id","object":"session","status":"ended"} + echo fields
+//   GET  /v1/sessions/{id}         200 {"id","object":"session","status"} + echo fields
+//   GET  /__mock/stats             {"requests","by_path":{path:n},"body_bytes",
+//                                   "connections_total","connections_active"}
+//   POST /__mock/reset             zeroes the stats
+//
+// Test controls (request headers): `X-Mock-Status: N` answers with status N (100..599 except
+// 1xx); `X-Mock-Delay-Ms: N` answers after N ms (async timer); `X-Mock-Body-Bytes: N` answers
+// with an N-byte body streamed from a fixed buffer (byte i is 'a' + i % 26,
+// application/octet-stream) instead of JSON; `X-Mock-Omit-Id: 1` makes POST /v1/sessions
+// answer without an "id". /__mock/* requests are never counted in the stats.
+//
+// Request bodies are never buffered: they are counted and hashed (SHA-256) as they arrive,
+// so uploads of any size use constant memory. Connections are kept alive (HTTP/1.1).
+//
+// Thread safety: the io_context may be run by any number of threads; each connection runs on
+// its own strand. listen() and stop() may be called from any thread. Nothing here throws.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+
+namespace boost::asio {
+class io_context;
+}  // namespace boost::asio
+
+namespace gw::app {
+
+struct MockUpstreamState;  // defined in mock_upstream.cpp
+
+class MockUpstream {
+ public:
+  // Borrows `ioc`, which must outlive this object and every connection it accepted.
+  explicit MockUpstream(boost::asio::io_context& ioc);
+  ~MockUpstream();
+  MockUpstream(const MockUpstream&) = delete;
+  MockUpstream& operator=(const MockUpstream&) = delete;
+
+  // Binds host:port (port 0 = ephemeral) and starts accepting on the io_context. Returns the
+  // bound port, or a message. May be called more than once (one acceptor per call).
+  core::Result<std::uint16_t, std::string> listen(const std::string& host, std::uint16_t port);
+
+  // Closes the acceptors and every open connection; pending operations complete with
+  // operation_aborted so the io_context runs out of work. Idempotent.
+  void stop();
+
+ private:
+  std::shared_ptr<MockUpstreamState> state_;
+};
+
+// Runs a MockUpstream on `listen_addr` ("host:port", "[v6]:port") with `threads` threads
+// until SIGINT or SIGTERM. Prints "mock-upstream listening on HOST:PORT" (flushed) once
+// bound. Returns the process exit code: 0 after a signal, 1 if it could not listen.
+int run_mock_upstream(const std::string& listen_addr, int threads);
+
+}  // namespace gw::app

@@ -1,0 +1,101 @@
+// The gateway's configuration after parsing, merging over the built-in defaults
+// (config/gateway.yaml) and validation. An immutable value once built; the running gateway
+// holds it through a shared_ptr<const GatewayConfig> that SIGHUP replaces as a whole.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "limiter/limit.h"
+#include "policy/plan.h"
+
+namespace gw::config {
+
+struct ListenAddress {
+  std::string host;  // literal IPv4/IPv6 address or "localhost"
+  std::uint16_t port = 0;
+};
+
+struct AdminConfig {
+  ListenAddress listen{"127.0.0.1", 9090};
+  std::string token_env = "KALLGLOT_GATEWAY_ADMIN_TOKEN";
+};
+
+struct UpstreamConfig {
+  std::string url = "http://127.0.0.1:7000";
+  std::string host;  // from url
+  std::uint16_t port = 0;
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds request_timeout{30000};
+};
+
+enum class StoreBackend { memory, redis };
+enum class OnStoreFailure { fail_open, fail_closed, local };
+
+struct StoreConfig {
+  StoreBackend backend = StoreBackend::memory;
+  std::vector<std::string> redis_urls{"redis://127.0.0.1:6379/0"};  // >1 = cluster seeds
+  std::chrono::milliseconds redis_timeout{50};
+  OnStoreFailure on_failure = OnStoreFailure::fail_open;
+};
+
+struct AccountsConfig {
+  std::string path = "./data/accounts.db";
+  std::chrono::seconds cache{60};
+};
+
+// Limits of the HTTP listener itself (not in the published policy; operator knobs).
+struct HttpConfig {
+  std::size_t max_header_bytes = 16 * 1024;             // larger heads get 431
+  std::uint64_t max_body_bytes = 100ull * 1024 * 1024;  // larger bodies get 413
+  std::chrono::milliseconds header_timeout{10000};      // to read a whole request head
+  std::chrono::milliseconds idle_timeout{60000};        // keep-alive connection with no request
+};
+
+struct GroupConfig {
+  std::string name;
+  std::vector<std::string> routes;  // "METHOD /path/{id}/x*"
+  bool shadow_mode = false;
+};
+
+struct SessionsConfig {
+  std::string create_route = "POST /v1/sessions";
+  std::string end_route = "POST /v1/sessions/{id}/end";
+  std::string stream_route = "GET /v1/sessions/{id}/connect";
+  std::chrono::seconds lease{14400};
+};
+
+enum class OverLimitAction { reject, shape };
+
+struct WebSocketConfig {
+  OverLimitAction messages_over_limit = OverLimitAction::reject;
+  OverLimitAction audio_over_limit = OverLimitAction::shape;
+  std::chrono::milliseconds close_after_violation{10000};
+  std::uint64_t max_message_bytes = 16777216;
+};
+
+enum class UnknownKey { reject, anonymous };
+
+struct GatewayConfig {
+  ListenAddress listen{"0.0.0.0", 8080};
+  std::chrono::milliseconds shutdown_grace{10000};
+  AdminConfig admin;
+  UpstreamConfig upstream;
+  StoreConfig store;
+  AccountsConfig accounts;
+  HttpConfig http;
+  limiter::Algorithm algorithm = limiter::Algorithm::fixed_window;
+  bool x_ratelimit_headers = true;  // headers: [x-ratelimit]
+  bool ietf_headers = false;        // headers: [ietf]
+  UnknownKey unknown_key = UnknownKey::reject;
+  bool shadow_mode = false;
+  std::map<std::string, policy::PlanLimits, std::less<>> plans;  // free, starter, pro, ...
+  std::vector<GroupConfig> groups;                               // in file order
+  SessionsConfig sessions;
+  WebSocketConfig websocket;
+};
+
+}  // namespace gw::config

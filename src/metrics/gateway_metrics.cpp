@@ -1,0 +1,149 @@
+#include "metrics/gateway_metrics.h"
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace gw::metrics {
+namespace {
+
+const char* result_label(DecisionResult r) {
+  switch (r) {
+    case DecisionResult::allowed: return "allowed";
+    case DecisionResult::denied: return "denied";
+    case DecisionResult::shadow_denied: return "shadow_denied";
+    case DecisionResult::degraded: return "degraded";
+  }
+  return "unknown";
+}
+
+const char* status_class(int status) {
+  static constexpr std::array<const char*, 6> kClasses{"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  const int index = status / 100;
+  return index >= 1 && index <= 5 ? kClasses[index] : kClasses[0];
+}
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
+          0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0,   2.5, 5.0, 10.0};
+}
+
+}  // namespace
+
+struct GatewayMetrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+
+  prometheus::Family<prometheus::Counter>& decisions =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_decisions_total")
+          .Help("Rate-limit decisions by plan, endpoint group and result")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& rejections =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_rejections_total")
+          .Help("429 answers by error code")
+          .Register(*registry);
+  prometheus::Counter& unauthenticated =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_unauthenticated_total")
+          .Help("401 answers (missing, unknown or revoked API key)")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Counter>& upstream_responses =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_upstream_responses_total")
+          .Help("Upstream responses by status class (error = no response)")
+          .Register(*registry);
+  prometheus::Histogram& upstream_latency =
+      prometheus::BuildHistogram()
+          .Name("kallglot_gateway_upstream_latency_seconds")
+          .Help("Time from forwarding a request to the upstream's response head")
+          .Register(*registry)
+          .Add({}, latency_buckets());
+  prometheus::Histogram& decision_latency =
+      prometheus::BuildHistogram()
+          .Name("kallglot_gateway_decision_latency_seconds")
+          .Help("Time to take a rate-limit decision (store round trip included)")
+          .Register(*registry)
+          .Add({}, latency_buckets());
+  prometheus::Counter& store_errors =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_store_errors_total")
+          .Help("Counter store failures")
+          .Register(*registry)
+          .Add({});
+  prometheus::Family<prometheus::Counter>& reloads =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_config_reloads_total")
+          .Help("Configuration reloads by result")
+          .Register(*registry);
+  prometheus::Gauge& connections =
+      prometheus::BuildGauge()
+          .Name("kallglot_gateway_open_connections")
+          .Help("Open downstream HTTP connections")
+          .Register(*registry)
+          .Add({});
+
+  // Family::Add locks the family and hashes the labels; the request path looks its
+  // series up here instead, under a lock held for a map lookup only.
+  std::mutex cache_mutex;
+  std::map<std::tuple<std::string, std::string, DecisionResult>, prometheus::Counter*, std::less<>>
+      decision_cache;
+
+  prometheus::Counter& decision_series(std::string_view plan, std::string_view group,
+                                       DecisionResult result) {
+    std::lock_guard lock(cache_mutex);
+    auto key = std::make_tuple(std::string(plan), std::string(group), result);
+    auto it = decision_cache.find(key);
+    if (it != decision_cache.end()) return *it->second;
+    auto& series = decisions.Add({{"plan", std::string(plan)},
+                                  {"group", group.empty() ? std::string("none") : std::string(group)},
+                                  {"result", result_label(result)}});
+    decision_cache.emplace(std::move(key), &series);
+    return series;
+  }
+};
+
+GatewayMetrics::GatewayMetrics() : impl_(std::make_unique<Impl>()) {}
+GatewayMetrics::~GatewayMetrics() = default;
+
+void GatewayMetrics::decision(std::string_view plan, std::string_view group,
+                              DecisionResult result) {
+  impl_->decision_series(plan, group, result).Increment();
+}
+
+void GatewayMetrics::rejected_429(std::string_view code) {
+  impl_->rejections.Add({{"code", std::string(code)}}).Increment();
+}
+
+void GatewayMetrics::unauthenticated() { impl_->unauthenticated.Increment(); }
+
+void GatewayMetrics::upstream_response(int status, double seconds) {
+  impl_->upstream_responses.Add({{"class", status_class(status)}}).Increment();
+  if (status != 0) impl_->upstream_latency.Observe(seconds);
+}
+
+void GatewayMetrics::decision_latency(double seconds) { impl_->decision_latency.Observe(seconds); }
+
+void GatewayMetrics::store_error() { impl_->store_errors.Increment(); }
+
+void GatewayMetrics::config_reload(bool ok) {
+  impl_->reloads.Add({{"result", ok ? "success" : "failure"}}).Increment();
+}
+
+void GatewayMetrics::connections_delta(int delta) { impl_->connections.Increment(delta); }
+
+std::string GatewayMetrics::serialize() const {
+  prometheus::TextSerializer serializer;
+  return serializer.Serialize(impl_->registry->Collect());
+}
+
+}  // namespace gw::metrics

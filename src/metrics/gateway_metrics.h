@@ -1,0 +1,39 @@
+// Every Prometheus series the gateway exports, declared in one place (SPEC §9).
+// Thread-safe: counters and histograms are atomics inside prometheus-cpp; label lookups
+// are cached per (plan, group, result) so the request path does not take the registry lock.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace gw::metrics {
+
+enum class DecisionResult { allowed, denied, shadow_denied, degraded };
+
+class GatewayMetrics {
+ public:
+  GatewayMetrics();
+  ~GatewayMetrics();
+  GatewayMetrics(const GatewayMetrics&) = delete;
+  GatewayMetrics& operator=(const GatewayMetrics&) = delete;
+
+  // One rate-limit decision. `group` is empty for requests in no group.
+  void decision(std::string_view plan, std::string_view group, DecisionResult result);
+  void rejected_429(std::string_view code);
+  void unauthenticated();                               // 401 answers
+  void upstream_response(int status, double seconds);  // status 0: no response (502/504)
+  void decision_latency(double seconds);
+  void store_error();
+  void config_reload(bool ok);
+  void connections_delta(int delta);
+
+  // The Prometheus text exposition of every series.
+  std::string serialize() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gw::metrics

@@ -1,0 +1,186 @@
+// A Policy is built from a configuration that config/ has already validated (routes parse,
+// no route in two groups, distinct session routes), so building its route tables cannot
+// fail for a loaded configuration. A hand-made invalid configuration is a programming error:
+// the constructor throws std::invalid_argument (start-up and reload build the Policy outside
+// the request path).
+#include "policy/policy.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace gw::policy {
+namespace {
+
+constexpr std::string_view kApiLimitName = "api";
+constexpr limiter::UnixNanos kMinute = std::chrono::seconds(60);
+
+RouteTable build_or_throw(const std::vector<RouteTable::Entry>& entries, std::string_view what) {
+  auto table = RouteTable::build(entries);
+  if (!table) {
+    throw std::invalid_argument(std::string(what) + ": " + table.error());
+  }
+  return std::move(table).value();
+}
+
+RouteTable build_group_table(const config::GatewayConfig& config) {
+  std::vector<RouteTable::Entry> entries;
+  for (std::size_t i = 0; i < config.groups.size(); ++i) {
+    for (const auto& route : config.groups[i].routes) {
+      entries.push_back({route, i});
+    }
+  }
+  return build_or_throw(entries, "groups");
+}
+
+RouteTable build_session_table(const config::SessionsConfig& sessions) {
+  return build_or_throw(
+      {
+          {sessions.create_route, static_cast<std::size_t>(SessionRoute::create)},
+          {sessions.end_route, static_cast<std::size_t>(SessionRoute::end)},
+          {sessions.stream_route, static_cast<std::size_t>(SessionRoute::stream)},
+      },
+      "sessions");
+}
+
+// A JSON integer >= 0 (Boost.JSON keeps non-negative literals as int64 unless they overflow).
+std::optional<std::int64_t> non_negative_int(const boost::json::value& v) {
+  if (v.is_int64() && v.get_int64() >= 0) {
+    return v.get_int64();
+  }
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  return std::nullopt;
+}
+
+std::string must_be_count(std::string_view field) {
+  return "overrides." + std::string(field) + " must be an integer >= 0";
+}
+
+}  // namespace
+
+Policy::Policy(std::shared_ptr<const config::GatewayConfig> config)
+    : config_(std::move(config)),
+      groups_(build_group_table(*config_)),
+      session_routes_(build_session_table(config_->sessions)) {}
+
+const PlanLimits* Policy::plan(std::string_view name) const noexcept {
+  const auto it = config_->plans.find(name);
+  return it == config_->plans.end() ? nullptr : &it->second;
+}
+
+std::optional<std::size_t> Policy::match_group(std::string_view method,
+                                               std::string_view path) const noexcept {
+  return groups_.match(method, path);
+}
+
+SessionRoute Policy::match_session_route(std::string_view method, std::string_view path,
+                                         std::string* session_id) const {
+  std::string_view captured;
+  const auto value = session_routes_.match(method, path, &captured);
+  if (!value) {
+    return SessionRoute::none;
+  }
+  if (session_id != nullptr) {
+    session_id->assign(captured);
+  }
+  return static_cast<SessionRoute>(*value);
+}
+
+namespace {
+
+// Applies `overrides` to `limits`; the message names the first offending field.
+std::optional<std::string> apply_overrides(const config::GatewayConfig& config,
+                                           const boost::json::object& overrides,
+                                           PlanLimits& limits) {
+  for (const auto& [key, value] : overrides) {
+    if (key == "api_requests_per_minute" || key == "ws_messages_per_second" ||
+        key == "ws_audio_bytes_per_second") {
+      const auto n = non_negative_int(value);
+      if (!n) {
+        return must_be_count(key);
+      }
+      if (key == "api_requests_per_minute") {
+        limits.api_requests_per_minute = *n;
+      } else if (key == "ws_messages_per_second") {
+        limits.ws_messages_per_second = *n;
+      } else {
+        limits.ws_audio_bytes_per_second = *n;
+      }
+    } else if (key == "concurrent_sessions") {
+      if (value.is_null()) {
+        limits.concurrent_sessions.reset();
+      } else if (const auto n = non_negative_int(value)) {
+        limits.concurrent_sessions = *n;
+      } else {
+        return "overrides.concurrent_sessions must be an integer >= 0 or null (unlimited)";
+      }
+    } else if (key == "shadow_mode") {
+      if (!value.is_bool()) {
+        return "overrides.shadow_mode must be true or false";
+      }
+      limits.shadow_mode = value.get_bool();
+    } else if (key == "groups") {
+      if (!value.is_object()) {
+        return "overrides.groups must be an object of group name to limit per minute";
+      }
+      for (const auto& [group, limit] : value.get_object()) {
+        bool known = false;
+        for (const auto& g : config.groups) {
+          known = known || g.name == std::string_view(group);
+        }
+        if (!known) {
+          return "overrides.groups." + std::string(group) + ": no such endpoint group";
+        }
+        const auto n = non_negative_int(limit);
+        if (!n) {
+          return must_be_count("groups." + std::string(group));
+        }
+        limits.groups.insert_or_assign(std::string(group), *n);
+      }
+    } else {
+      return "overrides." + std::string(key) + ": unknown field";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::Result<PlanLimits, std::string> Policy::effective_limits(
+    std::string_view plan_name, const boost::json::object& overrides) const {
+  const PlanLimits* base = plan(plan_name);
+  if (base == nullptr) {
+    return core::unexpected("unknown plan \"" + std::string(plan_name) + "\"");
+  }
+  PlanLimits limits = *base;
+  if (auto error = apply_overrides(*config_, overrides, limits)) {
+    return core::unexpected(std::move(*error));
+  }
+  return limits;
+}
+
+std::optional<std::string> Policy::validate_overrides(const boost::json::object& overrides) const {
+  PlanLimits scratch;
+  return apply_overrides(*config_, overrides, scratch);
+}
+
+std::size_t Policy::limits_for(const PlanLimits& limits, std::optional<std::size_t> group,
+                               std::span<store::LimitRef, store::kMaxLimitsPerCheck> out) const {
+  const bool plan_shadow = config_->shadow_mode || limits.shadow_mode;
+  std::size_t n = 0;
+  out[n++] =
+      store::LimitRef{kApiLimitName, limiter::LimitSpec{limits.api_requests_per_minute, kMinute,
+                                                        config_->algorithm, !plan_shadow}};
+  if (group && *group < config_->groups.size()) {
+    const config::GroupConfig& g = config_->groups[*group];
+    const auto it = limits.groups.find(g.name);
+    if (it != limits.groups.end()) {
+      out[n++] = store::LimitRef{g.name, limiter::LimitSpec{it->second, kMinute, config_->algorithm,
+                                                            !(plan_shadow || g.shadow_mode)}};
+    }
+  }
+  return n;
+}
+
+}  // namespace gw::policy

@@ -1,0 +1,20 @@
+// Namespace shortcuts for the Boost.Asio/Beast code of proxy/ (as Beast's own examples do).
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace gw::proxy {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+using tcp = boost::asio::ip::tcp;
+
+// Completion token for coroutines that returns error codes as values: no exceptions on
+// the request path.
+inline constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
+
+}  // namespace gw::proxy

@@ -1,0 +1,583 @@
+#include "proxy/http_connection.h"
+
+#include <array>
+#include <charconv>
+
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/api_error.h"
+#include "limiter/check.h"
+#include "proxy/hop_by_hop.h"
+#include "proxy/rate_limit_headers.h"
+#include "proxy/request_id.h"
+#include "proxy/store_await.h"
+#include "proxy/worker.h"
+
+namespace gw::proxy {
+namespace {
+
+constexpr std::size_t kRelayChunkBytes = 64 * 1024;
+constexpr std::uint64_t kMaxDiscardBytes = 64 * 1024;  // bodies of refused requests we still read
+
+std::string_view path_of(std::string_view target) {
+  const auto query = target.find('?');
+  return query == std::string_view::npos ? target : target.substr(0, query);
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The API key from `Authorization: Bearer <key>` or `X-API-Key`, or empty.
+std::string_view api_key_of(const http::fields& fields) {
+  if (auto it = fields.find(http::field::authorization); it != fields.end()) {
+    std::string_view value = trim(it->value());
+    constexpr std::string_view kBearer = "bearer ";
+    if (value.size() > kBearer.size() && beast::iequals(value.substr(0, kBearer.size()), kBearer)) {
+      return trim(value.substr(kBearer.size()));
+    }
+  }
+  if (auto it = fields.find("X-API-Key"); it != fields.end()) return trim(it->value());
+  return {};
+}
+
+std::string window_phrase(const limiter::LimitSpec& spec) {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(spec.window).count();
+  if (seconds == 60) return "per minute";
+  if (seconds == 1) return "per second";
+  return fmt::format("per {} seconds", seconds);
+}
+
+// A parse error of the request itself (not a closed or timed-out connection).
+bool is_malformed_request(const beast::error_code& ec) {
+  return &ec.category() == &beast::error_code(http::error::bad_method).category() &&
+         ec != http::error::end_of_stream && ec != http::error::partial_message &&
+         ec != http::error::need_buffer;
+}
+
+bool is_timeout(const beast::error_code& ec) {
+  return ec == beast::error::timeout || ec == net::error::timed_out;
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(Worker& worker, tcp::socket socket)
+    : worker_(worker), stream_(std::move(socket)) {
+  beast::error_code ec;
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  auto endpoint = stream_.socket().remote_endpoint(ec);
+  if (!ec) client_ip_ = endpoint.address().to_string();
+  worker_.add(this);
+}
+
+HttpConnection::~HttpConnection() { worker_.remove(this); }
+
+void HttpConnection::close_if_idle() {
+  if (idle_) stream_.cancel();
+}
+
+void HttpConnection::refresh_policy() {
+  const std::uint64_t version = worker_.deps().policy.version();
+  if (version != policy_version_) {
+    policy_ = worker_.deps().policy.current();
+    policy_version_ = version;
+  }
+}
+
+net::awaitable<void> HttpConnection::run() {
+  refresh_policy();
+  while (!worker_.draining()) {
+    if (!co_await wait_for_request()) break;
+    const auto& http_config = policy().config().http;
+    RequestParser parser;
+    parser.header_limit(static_cast<std::uint32_t>(http_config.max_header_bytes));
+    parser.body_limit(http_config.max_body_bytes);
+    stream_.expires_after(http_config.header_timeout);
+    auto [ec, bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+    if (ec) {
+      if (ec == http::error::header_limit) {
+        Exchange exchange{.request_id = generate_request_id()};
+        co_await respond_error(exchange, http::status::request_header_fields_too_large,
+                             "invalid_request_error", "request_header_too_large",
+                             "Request header fields too large.");
+      } else if (is_malformed_request(ec)) {
+        Exchange exchange{.request_id = generate_request_id()};
+        co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                               "malformed_request", "The request could not be parsed.");
+      }
+      break;
+    }
+    if (!co_await handle(parser)) break;
+  }
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.close();
+}
+
+// Waits for the first byte of the next request, at most idle_timeout; the head then has
+// header_timeout to arrive whole.
+net::awaitable<bool> HttpConnection::wait_for_request() {
+  if (buffer_.size() > 0) co_return true;
+  idle_ = true;
+  stream_.expires_after(policy().config().http.idle_timeout);
+  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+  idle_ = false;
+  if (ec) co_return false;
+  buffer_.commit(n);
+  co_return true;
+}
+
+net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
+  const ProxyDeps& deps = worker_.deps();
+  auto& req = parser.get();
+  Exchange exchange;
+  exchange.parser = &parser;
+  exchange.now = deps.clock.now();
+  exchange.client_ip = client_ip_;
+  refresh_policy();
+
+  if (auto it = req.find("X-Request-ID"); it != req.end() && is_acceptable_request_id(it->value())) {
+    exchange.request_id = std::string(it->value());
+  } else {
+    exchange.request_id = generate_request_id();
+  }
+
+  const auto& config = policy().config();
+  if (auto length = parser.content_length(); length && *length > config.http.max_body_bytes) {
+    co_await respond_error(exchange, http::status::payload_too_large,
+                                              "invalid_request_error", "request_too_large",
+                                              "Request body too large.");
+    co_return false;
+  }
+
+  const std::string_view method = req.method_string();
+  const std::string_view path = path_of(req.target());
+
+  std::string session_id;
+  if (boost::beast::websocket::is_upgrade(req) ||
+      policy().match_session_route(method, path, &session_id) == policy::SessionRoute::stream) {
+    // The WebSocket relay is the seam for session streams (a later issue): until then the
+    // gateway refuses upgrades rather than relaying them unlimited.
+    co_await respond_error(exchange, http::status::not_implemented,
+                                              "api_error", "streams_not_supported",
+                                              "Session streams are not served by this gateway yet.");
+    co_return false;
+  }
+
+  // 1. Who is calling.
+  const std::string_view key = api_key_of(req);
+  if (!key.empty()) {
+    auto found = worker_.callers().find(key, policy(), policy_version_);
+    if (!found) {
+      spdlog::error("account store unavailable: {}", found.error());
+      deps.metrics.store_error();
+      co_await discard_request_body(exchange);
+      co_await respond_error(exchange, http::status::service_unavailable,
+                                                "api_error", "rate_limiter_unavailable",
+                                                "The rate limiter is unavailable. Retry later.");
+      co_return false;
+    }
+    exchange.caller = std::move(*found);
+  }
+  if (!exchange.caller && config.unknown_key == config::UnknownKey::anonymous) {
+    exchange.caller = worker_.callers().anonymous(client_ip_, policy(), policy_version_);
+  }
+  if (!exchange.caller) {
+    deps.metrics.unauthenticated();
+    const bool keep = co_await discard_request_body(exchange);
+    const std::string_view message =
+        key.empty() ? "No API key provided. Use 'Authorization: Bearer <key>' or 'X-API-Key'."
+                    : "Invalid API key provided.";
+    const bool kept = co_await respond_error(exchange, http::status::unauthorized,
+                                             "authentication_error", "invalid_api_key", message);
+    co_return keep && kept;
+  }
+
+  // 2. Self-service status: answered here, never counted, never forwarded.
+  if (req.method() == http::verb::get && path == "/v1/rate_limits") {
+    co_return co_await answer_rate_limits(exchange);
+  }
+
+  // 3. The decision: plan-wide limit and the route's group, all or nothing.
+  exchange.group = policy().match_group(method, path);
+  const std::size_t count =
+      policy().limits_for(exchange.caller->limits, exchange.group,
+                          std::span<store::LimitRef, store::kMaxLimitsPerCheck>(exchange.limit_storage));
+  exchange.limits = {exchange.limit_storage.data(), count};
+  const std::string_view group_name =
+      exchange.group ? std::string_view(policy().group_name(*exchange.group)) : std::string_view();
+  const std::string_view usage_subject =
+      exchange.caller->anonymous ? std::string_view(exchange.caller->subject)
+                                 : std::string_view(exchange.caller->account_id);
+
+  if (count > 0) {
+    const auto started = std::chrono::steady_clock::now();
+    store::CheckOutcome outcome = co_await async_check(
+        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1},
+        exchange.now);
+    deps.metrics.decision_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!outcome) {
+      deps.metrics.store_error();
+      deps.metrics.decision(exchange.caller->plan_name, group_name,
+                            metrics::DecisionResult::degraded);
+      spdlog::warn("counter store error: {}", outcome.error().detail);
+      if (config.store.on_failure == config::OnStoreFailure::fail_closed) {
+        co_await discard_request_body(exchange);
+        co_await respond_error(exchange, http::status::service_unavailable,
+                                                  "api_error", "rate_limiter_unavailable",
+                                                  "The rate limiter is unavailable. Retry later.");
+        co_return false;
+      }
+      // fail_open (and `local` until a remote store exists): admit, counted as degraded.
+      co_return co_await forward(exchange);
+    }
+    exchange.decision = *outcome;
+    exchange.decided = true;
+  } else {
+    exchange.decision.admitted = true;
+  }
+
+  const bool admitted = exchange.decision.admitted;
+  bool shadow_over = false;
+  for (const auto& d : exchange.decision.view()) shadow_over |= d.over_limit;
+  deps.metrics.decision(exchange.caller->plan_name, group_name,
+                        !admitted     ? metrics::DecisionResult::denied
+                        : shadow_over ? metrics::DecisionResult::shadow_denied
+                                      : metrics::DecisionResult::allowed);
+  deps.usage.record(usage_subject, admitted, exchange.now);
+
+  if (!admitted) {
+    deps.metrics.rejected_429("rate_limit_exceeded");
+    const bool keep = co_await discard_request_body(exchange);
+    StringResponse response = too_many_requests(exchange);
+    const bool kept = co_await respond(exchange, std::move(response));
+    co_return keep && kept;
+  }
+
+  // 4. Forward and relay.
+  co_return co_await forward(exchange);
+}
+
+net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
+  const ProxyDeps& deps = worker_.deps();
+  const Caller& caller = *exchange.caller;
+  boost::json::object limits;
+
+  // One peek per group the plan limits ([api, group]); the first also gives "api".
+  std::vector<std::optional<std::size_t>> groups{std::nullopt};
+  for (std::size_t i = 0; i < policy().config().groups.size(); ++i) groups.emplace_back(i);
+  for (const auto& group : groups) {
+    std::array<store::LimitRef, store::kMaxLimitsPerCheck> storage{};
+    const std::size_t count = policy().limits_for(
+        caller.limits, group, std::span<store::LimitRef, store::kMaxLimitsPerCheck>(storage));
+    if (count == 0) continue;
+    if (group && count == 1) continue;  // the plan does not limit this group
+    store::CheckOutcome outcome = co_await async_check(
+        deps.counters, store::CheckRequest{caller.subject, {storage.data(), count}, 1},
+        exchange.now, /*peek=*/true);
+    if (!outcome) {
+      co_await respond_error(exchange, http::status::service_unavailable,
+                                                "api_error", "rate_limiter_unavailable",
+                                                "The rate limiter is unavailable. Retry later.");
+      co_return false;
+    }
+    for (std::size_t i = 0; i < outcome->count; ++i) {
+      const auto& d = outcome->decisions[i];
+      // A peek shows each counter as it is: nothing was charged.
+      boost::json::object entry{{"limit", d.limit},
+                                {"remaining", d.remaining},
+                                {"used", d.used},
+                                {"reset", d.reset_unix_s},
+                                {"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(
+                                                       storage[i].spec.window)
+                                                       .count()}};
+      limits[storage[i].name] = std::move(entry);
+    }
+  }
+
+  boost::json::object body{
+      {"object", "rate_limits"},
+      {"plan", caller.plan_name},
+      {"environment", caller.anonymous ? "anonymous"
+                      : caller.environment == store::KeyEnvironment::test ? "test"
+                                                                          : "live"},
+      {"limits", std::move(limits)},
+      {"concurrent_sessions",
+       {{"limit", caller.limits.concurrent_sessions ? boost::json::value(*caller.limits.concurrent_sessions)
+                                                    : boost::json::value(nullptr)},
+        {"active", 0}}},
+      {"websocket",
+       {{"messages_per_second", caller.limits.ws_messages_per_second},
+        {"audio_bytes_per_second", caller.limits.ws_audio_bytes_per_second}}}};
+  StringResponse res{http::status::ok, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = boost::json::serialize(body);
+  co_return co_await respond(exchange, std::move(res));
+}
+
+HttpConnection::StringResponse HttpConnection::too_many_requests(Exchange& exchange) {
+  const auto view = exchange.decision.view();
+  const std::size_t shown = limiter::most_constraining(view, /*admitted=*/false);
+  const limiter::Decision& d = view[shown];
+  const std::int64_t retry = retry_after_seconds(d);
+  const std::string_view resource = exchange.limits[shown].name;
+  const std::string message =
+      fmt::format("Rate limit exceeded for {} ({} {}). Retry after {} second{}.", resource, d.limit,
+                  window_phrase(exchange.limits[shown].spec), retry, retry == 1 ? "" : "s");
+  StringResponse res = error_response(exchange, http::status::too_many_requests,
+                                      "rate_limit_error", "rate_limit_exceeded", message, retry);
+  res.set(http::field::retry_after, std::to_string(retry));
+  return res;
+}
+
+HttpConnection::StringResponse HttpConnection::error_response(
+    Exchange& exchange, http::status status, std::string_view type, std::string_view code,
+    std::string_view message, std::optional<std::int64_t> retry_after) {
+  StringResponse res{status, 11};
+  res.set(http::field::content_type, "application/json");
+  res.body() = core::to_json(core::ApiError{.type = type,
+                                            .code = code,
+                                            .message = message,
+                                            .request_id = exchange.request_id,
+                                            .retry_after_s = retry_after});
+  return res;
+}
+
+void HttpConnection::add_common_headers(Exchange& exchange, http::fields& fields) {
+  fields.set("X-Request-ID", exchange.request_id);
+  if (exchange.decided && !exchange.limits.empty()) {
+    const auto& config = policy().config();
+    add_rate_limit_headers(fields, exchange.limits, exchange.decision.view(),
+                           exchange.decision.admitted, core::to_unix_seconds(exchange.now),
+                           {.x_ratelimit = config.x_ratelimit_headers, .ietf = config.ietf_headers});
+  }
+}
+
+// Coroutine parameters are taken by value or as views of static text: GCC 12 mishandles
+// temporaries bound to reference parameters across a suspension.
+net::awaitable<bool> HttpConnection::respond_error(Exchange& exchange, http::status status,
+                                                   std::string_view type, std::string_view code,
+                                                   std::string_view message) {
+  StringResponse response = error_response(exchange, status, type, code, message);
+  co_return co_await respond(exchange, std::move(response));
+}
+
+net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange, bool timeout) {
+  if (timeout) {
+    co_return co_await respond_error(exchange, http::status::gateway_timeout, "api_error",
+                                     "upstream_timeout", "The upstream API did not answer in time.");
+  }
+  co_return co_await respond_error(exchange, http::status::bad_gateway, "api_error",
+                                   "upstream_unavailable", "The upstream API is unavailable.");
+}
+
+net::awaitable<bool> HttpConnection::respond(Exchange& exchange, StringResponse response) {
+  const bool keep_alive = exchange.parser != nullptr && exchange.parser->keep_alive() &&
+                          exchange.parser->is_done() && !worker_.draining();
+  add_common_headers(exchange, response);
+  response.keep_alive(keep_alive);
+  response.prepare_payload();
+  stream_.expires_after(policy().config().http.idle_timeout);
+  auto [ec, n] = co_await http::async_write(stream_, response, use_nothrow);
+  co_return !ec && keep_alive;
+}
+
+// Reads and drops the body of a request that will not be forwarded, so the connection can
+// serve the next one. Large or unbounded bodies are not worth reading: the connection
+// closes instead. Returns whether the connection may stay open.
+net::awaitable<bool> HttpConnection::discard_request_body(Exchange& exchange) {
+  RequestParser& parser = *exchange.parser;
+  if (parser.is_done()) co_return true;
+  const auto length = parser.content_length_remaining();
+  if (!length || *length > kMaxDiscardBytes) co_return false;
+  std::array<char, 8192> sink;
+  stream_.expires_after(policy().config().http.header_timeout);
+  while (!parser.is_done()) {
+    parser.get().body().data = sink.data();
+    parser.get().body().size = sink.size();
+    auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+    if (ec && ec != http::error::need_buffer) co_return false;
+  }
+  co_return true;
+}
+
+net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
+  const ProxyDeps& deps = worker_.deps();
+  const auto& config = policy().config();
+  RequestParser& parser = *exchange.parser;
+  auto& req = parser.get();
+  const bool client_keep_alive = parser.keep_alive();
+  const bool expects_continue =
+      beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
+  const bool has_body = !parser.is_done();
+
+  strip_hop_by_hop(req);
+  req.erase(http::field::expect);
+  if (auto it = req.find("X-Forwarded-For"); it != req.end()) {
+    req.set("X-Forwarded-For", std::string(it->value()) + ", " + client_ip_);
+  } else {
+    req.set("X-Forwarded-For", client_ip_);
+  }
+  req.set("X-Forwarded-Proto", "http");
+  req.set("X-Request-ID", exchange.request_id);
+  req.version(11);
+  req.keep_alive(true);
+
+  if (expects_continue) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(config.http.idle_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
+    if (ec) co_return false;
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  for (int attempt = 0;; ++attempt) {
+    auto lease = co_await worker_.upstream().acquire(config.upstream, attempt > 0);
+    if (!lease) {
+      deps.metrics.upstream_response(0, 0);
+      const bool timeout = lease.error() == UpstreamErrc::timeout;
+      const bool keep = co_await discard_request_body(exchange);
+      const bool kept = co_await respond_upstream_failure(exchange, timeout);
+      co_return keep && kept;
+    }
+    beast::tcp_stream& upstream = *lease->stream;
+    upstream.expires_after(config.upstream.request_timeout);
+
+    http::request_serializer<http::buffer_body> sr{req};
+    bool client_failed = false;
+    bool sent = co_await relay_request_body(exchange, upstream, sr, client_failed);
+    if (client_failed) co_return false;  // the answer (if any) was written by the relay
+
+    http::response_parser<http::buffer_body> rp;
+    beast::flat_buffer upstream_buffer;
+    beast::error_code ec;
+    if (sent) {
+      rp.body_limit(boost::none);
+      if (req.method() == http::verb::head) rp.skip(true);
+      auto [read_ec, n] = co_await http::async_read_header(upstream, upstream_buffer, rp, use_nothrow);
+      ec = read_ec;
+    }
+    if (!sent || ec) {
+      // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
+      // when the request had no body (nothing of it is lost).
+      if (lease->reused && !has_body && attempt == 0 && !is_timeout(ec)) continue;
+      deps.metrics.upstream_response(0, 0);
+      const bool timeout = is_timeout(ec);
+      spdlog::debug("upstream exchange failed: {}", ec.message());
+      co_await respond_upstream_failure(exchange, timeout);
+      co_return false;
+    }
+    deps.metrics.upstream_response(
+        rp.get().result_int(),
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+
+    bool upstream_reusable = false;
+    const bool keep = co_await relay_response(exchange, upstream, upstream_buffer, rp, upstream_reusable);
+    if (upstream_reusable) worker_.upstream().release(std::move(lease->stream));
+    co_return keep && client_keep_alive;
+  }
+}
+
+// Writes the request head and streams its body to the upstream in kRelayChunkBytes
+// pieces (a 50 MB upload is never held whole). Returns false when the upstream write
+// failed; sets client_failed (after answering, when possible) when the client did.
+net::awaitable<bool> HttpConnection::relay_request_body(
+    Exchange& exchange, beast::tcp_stream& upstream,
+    http::request_serializer<http::buffer_body>& sr, bool& client_failed) {
+  RequestParser& parser = *exchange.parser;
+  auto& req = parser.get();
+  auto [hec, hn] = co_await http::async_write_header(upstream, sr, use_nothrow);
+  if (hec) co_return false;
+
+  std::vector<char> chunk;
+  do {
+    if (!parser.is_done()) {
+      if (chunk.empty()) chunk.resize(kRelayChunkBytes);
+      req.body().data = chunk.data();
+      req.body().size = chunk.size();
+      stream_.expires_after(policy().config().http.idle_timeout);
+      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        client_failed = true;
+        if (ec == http::error::body_limit) {
+          co_await respond_error(exchange, http::status::payload_too_large,
+                                                    "invalid_request_error", "request_too_large",
+                                                    "Request body too large.");
+        }
+        co_return false;
+      }
+      req.body().size = chunk.size() - req.body().size;
+      req.body().data = chunk.data();
+      req.body().more = !parser.is_done();
+    } else {
+      req.body().data = nullptr;
+      req.body().size = 0;
+      req.body().more = false;
+    }
+    auto [wec, wn] = co_await http::async_write(upstream, sr, use_nothrow);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) co_return false;
+  } while (!parser.is_done() || !sr.is_done());
+  co_return true;
+}
+
+// Relays the upstream's response head (with our headers added) and streams its body to
+// the client. Returns whether the client connection may stay open.
+net::awaitable<bool> HttpConnection::relay_response(Exchange& exchange,
+                                                    beast::tcp_stream& upstream,
+                                                    beast::flat_buffer& upstream_buffer,
+                                                    http::response_parser<http::buffer_body>& rp,
+                                                    bool& upstream_reusable) {
+  auto& res = rp.get();
+  const bool upstream_keep_alive = rp.keep_alive();
+  // A body delimited only by the upstream closing its connection can reach the client
+  // only the same way.
+  const bool delimited = rp.is_done() || rp.chunked() || rp.content_length().has_value();
+  const bool keep_alive = delimited && exchange.parser->keep_alive() && !worker_.draining();
+
+  strip_hop_by_hop(res);
+  add_common_headers(exchange, res);
+  res.keep_alive(keep_alive);
+
+  http::response_serializer<http::buffer_body> sr{res};
+  stream_.expires_after(policy().config().upstream.request_timeout);
+  auto [hec, hn] = co_await http::async_write_header(stream_, sr, use_nothrow);
+  if (hec) co_return false;
+
+  std::vector<char> chunk;
+  do {
+    if (!rp.is_done()) {
+      if (chunk.empty()) chunk.resize(kRelayChunkBytes);
+      res.body().data = chunk.data();
+      res.body().size = chunk.size();
+      upstream.expires_after(policy().config().upstream.request_timeout);
+      auto [ec, n] = co_await http::async_read(upstream, upstream_buffer, rp, use_nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return false;  // the head is out: all we can do is close
+      res.body().size = chunk.size() - res.body().size;
+      res.body().data = chunk.data();
+      res.body().more = !rp.is_done();
+    } else {
+      res.body().data = nullptr;
+      res.body().size = 0;
+      res.body().more = false;
+    }
+    stream_.expires_after(policy().config().upstream.request_timeout);
+    auto [wec, wn] = co_await http::async_write(stream_, sr, use_nothrow);
+    if (wec == http::error::need_buffer) wec = {};
+    if (wec) co_return false;
+  } while (!rp.is_done() || !sr.is_done());
+
+  upstream_reusable = upstream_keep_alive && upstream_buffer.size() == 0;
+  co_return keep_alive;
+}
+
+}  // namespace gw::proxy

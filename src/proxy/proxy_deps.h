@@ -1,0 +1,23 @@
+// What the proxy borrows from the composition root (app/). Everything here outlives the
+// proxy and is safe to use from every worker thread.
+#pragma once
+
+#include "core/clock.h"
+#include "metrics/gateway_metrics.h"
+#include "metrics/usage_history.h"
+#include "policy/policy_source.h"
+#include "store/account_store.h"
+#include "store/counter_store.h"
+
+namespace gw::proxy {
+
+struct ProxyDeps {
+  store::CounterStore& counters;
+  store::AccountStore& accounts;
+  metrics::GatewayMetrics& metrics;
+  metrics::UsageHistory& usage;
+  const core::Clock& clock;
+  policy::PolicySource& policy;
+};
+
+}  // namespace gw::proxy

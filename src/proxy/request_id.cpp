@@ -1,0 +1,42 @@
+#include "proxy/request_id.h"
+
+#include <cstdint>
+#include <random>
+
+namespace gw::proxy {
+namespace {
+
+// splitmix64: fast, well distributed, seeded once per thread from the OS.
+std::uint64_t next_random() {
+  thread_local std::uint64_t state = [] {
+    std::random_device rd;
+    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  }();
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+std::string generate_request_id() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "req_";
+  id.resize(4 + 24);
+  std::uint64_t a = next_random();
+  std::uint64_t b = next_random();
+  for (int i = 0; i < 16; ++i) id[4 + i] = kHex[(a >> (i * 4)) & 0xf];
+  for (int i = 0; i < 8; ++i) id[20 + i] = kHex[(b >> (i * 4)) & 0xf];
+  return id;
+}
+
+bool is_acceptable_request_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+}  // namespace gw::proxy

@@ -1,0 +1,33 @@
+// Awaitable wrappers over the callback-based CounterStore, for the proxy's coroutines.
+#pragma once
+
+#include <memory>
+
+#include "proxy/beast.h"
+#include "store/counter_store.h"
+
+namespace gw::proxy {
+
+// Runs store.check() (or peek()) and resumes the calling coroutine with its outcome, on
+// the coroutine's executor.
+inline net::awaitable<store::CheckOutcome> async_check(store::CounterStore& store,
+                                                       store::CheckRequest request,  // by value: see respond_error()
+                                                       core::UnixNanos now, bool peek = false) {
+  auto executor = co_await net::this_coro::executor;
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(store::CheckOutcome)>(
+      [&](auto handler) {
+        // CheckHandler is a copyable std::function; the coroutine's handler is move-only.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        auto done = [shared](store::CheckOutcome outcome) {
+          std::move (*shared)(std::move(outcome));
+        };
+        if (peek) {
+          store.peek(request, now, executor, std::move(done));
+        } else {
+          store.check(request, now, executor, std::move(done));
+        }
+      },
+      net::use_awaitable);
+}
+
+}  // namespace gw::proxy

@@ -1,0 +1,48 @@
+// Keep-alive connections from one worker to the upstream API. Owned by one worker thread
+// and used only from it (no locking). A connection is taken for one request and given
+// back only when its response ended cleanly and both sides agreed to keep it alive.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/gateway_config.h"
+#include "core/result.h"
+#include "proxy/beast.h"
+
+namespace gw::proxy {
+
+enum class UpstreamErrc { unavailable, timeout };
+
+struct UpstreamLease {
+  std::unique_ptr<beast::tcp_stream> stream;
+  bool reused = false;  // came from the idle pool (the upstream may have closed it since)
+};
+
+class UpstreamPool {
+ public:
+  explicit UpstreamPool(net::any_io_executor executor);
+
+  // An idle connection, or a new one connected within upstream.connect_timeout.
+  // A change of upstream address (reload) drops the idle connections to the old one.
+  net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> acquire(
+      const config::UpstreamConfig& upstream, bool fresh_only = false);
+
+  // Hands a connection back for reuse.
+  void release(std::unique_ptr<beast::tcp_stream> stream);
+
+  void close_idle();
+
+ private:
+  static constexpr std::size_t kMaxIdle = 512;
+
+  net::any_io_executor executor_;
+  std::string address_key_;  // host:port the idle connections and endpoints belong to
+  std::vector<tcp::endpoint> endpoints_;
+  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
+};
+
+}  // namespace gw::proxy

@@ -1,0 +1,67 @@
+// One worker thread: its io_context, its acceptor on the shared port (SO_REUSEPORT), its
+// upstream pool and key cache, and the connections it serves. A connection stays on its
+// worker for life, so nothing here is locked; other threads talk to a worker only by
+// posting to its io_context.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <unordered_set>
+
+#include "config/gateway_config.h"
+#include "core/result.h"
+#include "proxy/beast.h"
+#include "proxy/caller_cache.h"
+#include "proxy/proxy_deps.h"
+#include "proxy/upstream_pool.h"
+
+namespace gw::proxy {
+
+class HttpConnection;
+
+class Worker {
+ public:
+  explicit Worker(const ProxyDeps& deps);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Binds this worker's acceptor (SO_REUSEPORT) to `endpoint`. Called before start().
+  core::Result<tcp::endpoint, std::string> bind(const tcp::endpoint& endpoint);
+
+  void start();  // runs the io_context on a thread of its own
+  void join();
+
+  // Stops accepting and closes idle keep-alive connections; busy ones finish their
+  // current request and then close. Thread-safe (posts to the worker).
+  void begin_drain();
+  void stop();  // stops the io_context; in-flight work is abandoned. Thread-safe.
+  std::size_t open_connections() const noexcept { return open_.load(std::memory_order_acquire); }
+
+  // For connections (worker thread only).
+  const ProxyDeps& deps() const noexcept { return deps_; }
+  net::io_context& io() noexcept { return io_; }
+  UpstreamPool& upstream() noexcept { return upstream_; }
+  CallerCache& callers() noexcept { return callers_; }
+  bool draining() const noexcept { return draining_; }
+  void add(HttpConnection* connection);
+  void remove(HttpConnection* connection);
+
+ private:
+  net::awaitable<void> accept_loop();
+
+  // Declared before io_ so they outlive it: destroying io_ destroys the connections still
+  // suspended in it, and each one unregisters itself here.
+  ProxyDeps deps_;
+  std::unordered_set<HttpConnection*> connections_;
+  std::atomic<std::size_t> open_{0};
+  bool draining_ = false;
+
+  net::io_context io_{1};
+  tcp::acceptor acceptor_{io_};
+  UpstreamPool upstream_{io_.get_executor()};
+  CallerCache callers_;
+  std::thread thread_;
+};
+
+}  // namespace gw::proxy

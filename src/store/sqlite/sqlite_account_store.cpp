@@ -1,0 +1,458 @@
+#include "store/sqlite/sqlite_account_store.h"
+
+#include <openssl/rand.h>
+
+#include <array>
+#include <climits>
+#include <filesystem>
+#include <utility>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "store/sqlite/key_hash.h"
+
+namespace gw::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;  // another process (a backup tool) holding the lock
+
+constexpr std::string_view kLivePrefix = "sk_live_";
+constexpr std::string_view kTestPrefix = "sk_test_";
+constexpr std::size_t kKeySecretChars = 43;  // base62: 43 * log2(62) = 256.0 bits
+constexpr std::size_t kKeyIdBytes = 12;      // "key_" + 24 hex digits
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS accounts (
+  id             TEXT PRIMARY KEY NOT NULL,
+  plan           TEXT NOT NULL,
+  overrides_json TEXT NOT NULL DEFAULT '{}',
+  created_at     INTEGER NOT NULL,
+  updated_at     INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+  key_id      TEXT PRIMARY KEY NOT NULL,
+  account_id  TEXT NOT NULL,
+  environment TEXT NOT NULL CHECK (environment IN ('live', 'test')),
+  key_hash    TEXT NOT NULL UNIQUE,
+  created_at  INTEGER NOT NULL,
+  revoked_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys (account_id);
+PRAGMA user_version = 1;
+)sql";
+
+std::string_view to_text(KeyEnvironment environment) {
+  return environment == KeyEnvironment::test ? "test" : "live";
+}
+
+// Fills `out` from OpenSSL's CSPRNG. False only if the generator cannot be seeded.
+bool random_bytes(unsigned char* out, std::size_t size) {
+  return size <= INT_MAX && RAND_bytes(out, static_cast<int>(size)) == 1;
+}
+
+// Unbiased base62: bytes >= 248 (= 4 * 62) are discarded, the rest are taken modulo 62.
+bool random_base62(std::size_t chars, std::string& out) {
+  static constexpr char kAlphabet[] =
+      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::array<unsigned char, 64> pool{};
+  std::size_t produced = 0;
+  while (produced < chars) {
+    if (!random_bytes(pool.data(), pool.size())) return false;
+    for (unsigned char b : pool) {
+      if (b >= 248) continue;
+      out.push_back(kAlphabet[b % 62]);
+      if (++produced == chars) break;
+    }
+  }
+  OPENSSL_cleanse(pool.data(), pool.size());
+  return true;
+}
+
+bool random_hex(std::size_t bytes, std::string& out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::array<unsigned char, 32> buffer{};
+  if (bytes > buffer.size() || !random_bytes(buffer.data(), bytes)) return false;
+  for (std::size_t i = 0; i < bytes; ++i) {
+    out.push_back(kHex[buffer[i] >> 4]);
+    out.push_back(kHex[buffer[i] & 0x0f]);
+  }
+  return true;
+}
+
+// Owns one prepared statement.
+class Statement {
+ public:
+  Statement() = default;
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  int prepare(sqlite3* db, const char* sql) {
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  }
+  sqlite3_stmt* get() const noexcept { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// One use of a prepared statement: binds, steps, and resets it on scope exit so the next
+// use starts clean (and the bound views are not kept past the call).
+class Use {
+ public:
+  explicit Use(const Statement& statement) : stmt_(statement.get()) {}
+  ~Use() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+  bool bind(int index, std::string_view text) {
+    if (text.size() > INT_MAX) return false;
+    // SQLITE_STATIC: `text` outlives this Use, which resets the statement before returning.
+    return sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                             SQLITE_STATIC) == SQLITE_OK;
+  }
+  bool bind(int index, std::int64_t value) {
+    return sqlite3_bind_int64(stmt_, index, value) == SQLITE_OK;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string column_text(int index) const {
+    const auto* text = sqlite3_column_text(stmt_, index);
+    const int size = sqlite3_column_bytes(stmt_, index);
+    return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size))
+                : std::string();
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+}  // namespace
+
+struct SqliteAccountStore::Statements {
+  Statement begin, commit, rollback;
+  Statement get_account, insert_account, update_account, delete_account;
+  Statement revoke_account_keys, list_keys, insert_key, revoke_key, find_key;
+
+  // Returns the first failing SQL text, or nullptr.
+  const char* prepare(sqlite3* db) {
+    const std::pair<Statement*, const char*> all[] = {
+        {&begin, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&get_account, "SELECT plan, overrides_json FROM accounts WHERE id = ?1"},
+        {&insert_account,
+         "INSERT INTO accounts (id, plan, overrides_json, created_at, updated_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?4)"},
+        {&update_account,
+         "UPDATE accounts SET plan = ?2, overrides_json = ?3, updated_at = ?4 WHERE id = ?1"},
+        {&delete_account, "DELETE FROM accounts WHERE id = ?1"},
+        {&revoke_account_keys,
+         "UPDATE api_keys SET revoked_at = ?2 WHERE account_id = ?1 AND revoked_at IS NULL"},
+        {&list_keys,
+         "SELECT key_id, environment FROM api_keys WHERE account_id = ?1 AND revoked_at IS NULL "
+         "ORDER BY created_at, key_id"},
+        {&insert_key,
+         "INSERT INTO api_keys (key_id, account_id, environment, key_hash, created_at) "
+         "VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {&revoke_key,
+         "UPDATE api_keys SET revoked_at = ?2 WHERE key_id = ?1 AND revoked_at IS NULL"},
+        {&find_key,
+         "SELECT k.key_id, k.account_id, k.environment FROM api_keys AS k "
+         "JOIN accounts AS a ON a.id = k.account_id "
+         "WHERE k.key_hash = ?1 AND k.revoked_at IS NULL"},
+    };
+    for (const auto& [statement, sql] : all) {
+      if (statement->prepare(db, sql) != SQLITE_OK) return sql;
+    }
+    return nullptr;
+  }
+};
+
+namespace {
+
+// BEGIN IMMEDIATE ... COMMIT, rolled back unless committed. Immediate: take the write lock
+// up front, so a read-then-write (put_account's existence check) cannot be interleaved
+// with another writer of the file.
+class Transaction {
+ public:
+  explicit Transaction(const Statement& rollback) : rollback_(rollback) {}
+  ~Transaction() {
+    if (open_) Use(rollback_).step();
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  bool begin(const Statement& begin) { return open_ = Use(begin).step() == SQLITE_DONE; }
+  bool commit(const Statement& commit) {
+    if (Use(commit).step() != SQLITE_DONE) return false;
+    open_ = false;
+    return true;
+  }
+
+ private:
+  const Statement& rollback_;
+  bool open_ = false;
+};
+
+AccountStoreError open_error(sqlite3* db, std::string_view what) {
+  std::string detail = "sqlite: ";
+  detail += what;
+  if (db) {
+    detail += ": ";
+    detail += sqlite3_errmsg(db);
+  }
+  return {std::move(detail)};
+}
+
+}  // namespace
+
+AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
+    std::string_view path, const core::Clock& clock) {
+  const std::string file(path);
+  const bool in_memory = file == ":memory:" || file.empty();
+  if (!in_memory && !file.starts_with("file:")) {
+    const auto parent = std::filesystem::path(file).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return core::unexpected(AccountStoreError{"cannot create directory " + parent.string() +
+                                                ": " + ec.message()});
+    }
+  }
+
+  sqlite3* db = nullptr;
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  if (sqlite3_open_v2(in_memory ? ":memory:" : file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    auto err = open_error(db, "cannot open " + file);
+    sqlite3_close(db);
+    return core::unexpected(std::move(err));
+  }
+  // From here on the store owns `db` and closes it on every path.
+  std::unique_ptr<SqliteAccountStore> store(new SqliteAccountStore(db, clock));
+
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+
+  int user_version = 0;
+  {
+    Statement read_version;
+    if (read_version.prepare(db, "PRAGMA user_version") != SQLITE_OK) {
+      return core::unexpected(open_error(db, "cannot read schema version of " + file));
+    }
+    Use use(read_version);
+    if (use.step() == SQLITE_ROW) user_version = sqlite3_column_int(read_version.get(), 0);
+  }
+  if (user_version > kSchemaVersion) {
+    return core::unexpected(AccountStoreError{
+        "sqlite: " + file + " has schema version " + std::to_string(user_version) +
+        ", newer than this gateway supports (" + std::to_string(kSchemaVersion) + ")"});
+  }
+
+  // WAL: readers never block the writer, and a crash loses nothing committed. NORMAL
+  // sync is durable across a process crash (a power loss may drop the last commits).
+  const char* pragmas = in_memory ? "PRAGMA foreign_keys = OFF;"
+                                  : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+  if (sqlite3_exec(db, pragmas, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::unexpected(open_error(db, "cannot configure " + file));
+  }
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::unexpected(open_error(db, "cannot create schema in " + file));
+  }
+  if (const char* failed = store->statements_->prepare(db)) {
+    return core::unexpected(open_error(db, std::string("cannot prepare ") + failed));
+  }
+  return store;
+}
+
+SqliteAccountStore::SqliteAccountStore(sqlite3* db, const core::Clock& clock)
+    : db_(db), statements_(std::make_unique<Statements>()), clock_(clock) {}
+
+SqliteAccountStore::~SqliteAccountStore() {
+  statements_.reset();  // statements must be finalized before the connection closes
+  sqlite3_close(db_);
+}
+
+AccountStoreError SqliteAccountStore::error(std::string_view what) const {
+  return open_error(db_, what);
+}
+
+std::int64_t SqliteAccountStore::now_s() const { return core::to_unix_seconds(clock_.now()); }
+
+AccountResult<std::optional<Account>> SqliteAccountStore::get_account(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  Use use(statements_->get_account);
+  if (!use.bind(1, id)) return core::unexpected(error("get_account: bind"));
+  const int rc = use.step();
+  if (rc == SQLITE_DONE) return std::optional<Account>();
+  if (rc != SQLITE_ROW) return core::unexpected(error("get_account"));
+
+  Account account;
+  account.id = std::string(id);
+  account.plan = use.column_text(0);
+  boost::system::error_code ec;
+  auto overrides = boost::json::parse(use.column_text(1), ec);
+  if (ec || !overrides.is_object()) {
+    return core::unexpected(
+        AccountStoreError{"sqlite: overrides_json of account " + account.id + " is not an object"});
+  }
+  account.overrides = std::move(overrides.as_object());
+  return std::optional<Account>(std::move(account));
+}
+
+AccountResult<bool> SqliteAccountStore::put_account(const Account& account) {
+  const std::string overrides = boost::json::serialize(account.overrides);
+  const std::int64_t now = now_s();
+
+  std::lock_guard lock(mutex_);
+  Transaction tx(statements_->rollback);
+  if (!tx.begin(statements_->begin)) return core::unexpected(error("put_account: begin"));
+
+  bool exists = false;
+  {
+    Use use(statements_->get_account);
+    if (!use.bind(1, account.id)) return core::unexpected(error("put_account: bind"));
+    const int rc = use.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return core::unexpected(error("put_account"));
+    exists = rc == SQLITE_ROW;
+  }
+  {
+    Use use(exists ? statements_->update_account : statements_->insert_account);
+    if (!use.bind(1, account.id) || !use.bind(2, account.plan) || !use.bind(3, overrides) ||
+        !use.bind(4, now)) {
+      return core::unexpected(error("put_account: bind"));
+    }
+    if (use.step() != SQLITE_DONE) return core::unexpected(error("put_account"));
+  }
+  if (!tx.commit(statements_->commit)) return core::unexpected(error("put_account: commit"));
+  bump_version();
+  return !exists;
+}
+
+AccountResult<bool> SqliteAccountStore::delete_account(std::string_view id) {
+  const std::int64_t now = now_s();
+
+  std::lock_guard lock(mutex_);
+  Transaction tx(statements_->rollback);
+  if (!tx.begin(statements_->begin)) return core::unexpected(error("delete_account: begin"));
+  {
+    Use use(statements_->revoke_account_keys);
+    if (!use.bind(1, id) || !use.bind(2, now)) {
+      return core::unexpected(error("delete_account: bind"));
+    }
+    if (use.step() != SQLITE_DONE) return core::unexpected(error("delete_account: revoke keys"));
+  }
+  {
+    Use use(statements_->delete_account);
+    if (!use.bind(1, id)) return core::unexpected(error("delete_account: bind"));
+    if (use.step() != SQLITE_DONE) return core::unexpected(error("delete_account"));
+  }
+  const bool deleted = sqlite3_changes(db_) > 0;
+  if (!tx.commit(statements_->commit)) return core::unexpected(error("delete_account: commit"));
+  // Keys of an unknown account are revoked too (none can be found anyway), but only a
+  // deleted account is a change worth announcing.
+  if (deleted) bump_version();
+  return deleted;
+}
+
+AccountResult<std::vector<ApiKeyRecord>> SqliteAccountStore::list_keys(
+    std::string_view account_id) {
+  std::lock_guard lock(mutex_);
+  Use use(statements_->list_keys);
+  if (!use.bind(1, account_id)) return core::unexpected(error("list_keys: bind"));
+  std::vector<ApiKeyRecord> keys;
+  for (;;) {
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return core::unexpected(error("list_keys"));
+    keys.push_back({.key_id = use.column_text(0),
+                    .account_id = std::string(account_id),
+                    .environment = use.column_text(1) == "test" ? KeyEnvironment::test
+                                                                : KeyEnvironment::live});
+  }
+  return keys;
+}
+
+AccountResult<CreatedKey> SqliteAccountStore::create_key(std::string_view account_id,
+                                                         KeyEnvironment environment) {
+  // Secrets are made outside the lock: RAND_bytes and SHA-256 need no shared state.
+  CreatedKey created;
+  created.record.account_id = std::string(account_id);
+  created.record.environment = environment;
+  created.key = environment == KeyEnvironment::test ? kTestPrefix : kLivePrefix;
+  created.record.key_id = "key_";
+  if (!random_base62(kKeySecretChars, created.key) ||
+      !random_hex(kKeyIdBytes, created.record.key_id)) {
+    return core::unexpected(AccountStoreError{"create_key: the random generator failed"});
+  }
+  const std::string hash = sha256_hex(created.key);
+  const std::int64_t now = now_s();
+
+  std::lock_guard lock(mutex_);
+  Transaction tx(statements_->rollback);
+  if (!tx.begin(statements_->begin)) return core::unexpected(error("create_key: begin"));
+  {
+    Use use(statements_->get_account);
+    if (!use.bind(1, account_id)) return core::unexpected(error("create_key: bind"));
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) {
+      return core::unexpected(
+          AccountStoreError{"create_key: unknown account " + created.record.account_id});
+    }
+    if (rc != SQLITE_ROW) return core::unexpected(error("create_key"));
+  }
+  {
+    Use use(statements_->insert_key);
+    if (!use.bind(1, created.record.key_id) || !use.bind(2, account_id) ||
+        !use.bind(3, to_text(environment)) || !use.bind(4, hash) || !use.bind(5, now)) {
+      return core::unexpected(error("create_key: bind"));
+    }
+    // A collision of 96-bit ids or 256-bit secrets is not a case worth a retry loop: it
+    // fails the request (the constraint message names columns, never values).
+    if (use.step() != SQLITE_DONE) return core::unexpected(error("create_key"));
+  }
+  if (!tx.commit(statements_->commit)) return core::unexpected(error("create_key: commit"));
+  bump_version();
+  return created;
+}
+
+AccountResult<bool> SqliteAccountStore::revoke_key(std::string_view key_id) {
+  const std::int64_t now = now_s();
+  std::lock_guard lock(mutex_);
+  Use use(statements_->revoke_key);
+  if (!use.bind(1, key_id) || !use.bind(2, now)) {
+    return core::unexpected(error("revoke_key: bind"));
+  }
+  if (use.step() != SQLITE_DONE) return core::unexpected(error("revoke_key"));
+  const bool revoked = sqlite3_changes(db_) > 0;
+  if (revoked) bump_version();
+  return revoked;
+}
+
+AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
+    std::string_view plain_key) {
+  // Anything without a key prefix cannot be one of ours: no hash, no lock.
+  if (!plain_key.starts_with(kLivePrefix) && !plain_key.starts_with(kTestPrefix)) {
+    return std::optional<ApiKeyRecord>();
+  }
+  const std::string hash = sha256_hex(plain_key);
+
+  std::lock_guard lock(mutex_);
+  Use use(statements_->find_key);
+  if (!use.bind(1, hash)) return core::unexpected(error("find_key: bind"));
+  const int rc = use.step();
+  if (rc == SQLITE_DONE) return std::optional<ApiKeyRecord>();
+  if (rc != SQLITE_ROW) return core::unexpected(error("find_key"));
+  return std::optional<ApiKeyRecord>(ApiKeyRecord{
+      .key_id = use.column_text(0),
+      .account_id = use.column_text(1),
+      .environment =
+          use.column_text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
+}
+
+}  // namespace gw::store

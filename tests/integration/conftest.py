@@ -1,0 +1,103 @@
+"""Fixtures: the binary, a mock Kallglot API (one per session), gateways (one per test).
+
+Run with Debian's interpreter (it has pytest, aiohttp, websockets, yaml):
+    /usr/bin/python3 -m pytest tests/integration
+GW_BINARY overrides the binary (default: build/kallglot-gateway).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from helpers import (BINARY, Gateway, MockUpstream, Process, base_config, deep_merge,
+                     free_port, wait_until)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        for proc in getattr(item, "gw_processes", []):
+            try:
+                text = proc.output()
+            except Exception as exc:  # pragma: no cover - best effort
+                text = f"<could not read log: {exc!r}>"
+            tail = text[-20000:]
+            report.sections.append((f"{proc.name} output ({proc.log_path})", tail))
+
+
+def _register(request, proc: Process) -> None:
+    node = request.node
+    if not hasattr(node, "gw_processes"):
+        node.gw_processes = []
+    node.gw_processes.append(proc)
+
+
+@pytest.fixture(scope="session")
+def binary() -> str:
+    if not os.access(BINARY, os.X_OK):
+        pytest.fail(f"gateway binary not found at {BINARY} (build it, or set GW_BINARY)")
+    return BINARY
+
+
+@pytest.fixture(scope="session")
+def mock_upstream(binary, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("mock")
+    proc = Process("mock-upstream", [binary, "mock-upstream", "--listen", "127.0.0.1:0"],
+                   workdir / "mock.log")
+    m = proc.wait_for_output(r"mock-upstream listening on 127\.0\.0\.1:(\d+)", 15)
+    mock = MockUpstream(proc, int(m.group(1)))
+    wait_until(lambda: mock.stats() is not None, 10, what="mock /__mock/stats")
+    yield mock
+    mock.client.close()
+    proc.stop()
+
+
+@pytest.fixture
+def mock(mock_upstream, request) -> MockUpstream:
+    """The shared mock upstream, with its stats zeroed for this test."""
+    mock_upstream.reset()
+    _register(request, mock_upstream.proc)
+    return mock_upstream
+
+
+class GatewayFactory:
+    def __init__(self, binary: str, tmp_path: Path, mock: MockUpstream, request):
+        self.binary, self.tmp_path, self.mock, self.request = binary, tmp_path, mock, request
+        self.started: list[Gateway] = []
+
+    def config(self, overrides: dict | None = None, upstream_url: str | None = None) -> dict:
+        cfg = base_config(free_port(), free_port(), upstream_url or self.mock.url, self.tmp_path)
+        return deep_merge(cfg, overrides or {})
+
+    def start(self, overrides: dict | None = None, upstream_url: str | None = None,
+              env: dict | None = None) -> Gateway:
+        name = f"gateway{len(self.started) + 1}"
+        gw = Gateway(self.binary, self.tmp_path, self.config(overrides, upstream_url), name,
+                     env=env)
+        _register(self.request, gw.proc)
+        self.started.append(gw)
+        gw.wait_ready()
+        return gw
+
+    def stop_all(self) -> None:
+        for gw in self.started:
+            gw.stop()
+
+
+@pytest.fixture
+def gateways(binary, tmp_path, mock, request):
+    """Factory: gateways.start(overrides={...}) -> a ready Gateway, stopped after the test."""
+    factory = GatewayFactory(binary, tmp_path, mock, request)
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture
+def gateway(gateways) -> Gateway:
+    """A gateway with the default configuration (free 60/min etc.) in front of the mock."""
+    return gateways.start()
