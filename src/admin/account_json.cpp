@@ -1,5 +1,7 @@
 #include "admin/account_json.h"
 
+#include <chrono>
+
 #include <boost/json/array.hpp>
 
 namespace gw::admin {
@@ -23,8 +25,7 @@ boost::json::object limits_json(const policy::PlanLimits& limits) {
   return out;
 }
 
-boost::json::object account_json(const store::Account& account,
-                                 const policy::PlanLimits* effective,
+boost::json::object account_json(const store::Account& account, const policy::PlanLimits* effective,
                                  std::span<const store::ApiKeyRecord> keys) {
   boost::json::array key_list;
   for (const auto& key : keys) {
@@ -48,11 +49,14 @@ boost::json::object created_key_json(const store::CreatedKey& created) {
           {"account_id", created.record.account_id}};
 }
 
-boost::json::object counter_json(const limiter::Decision& decision) {
+boost::json::object counter_json(const limiter::Decision& decision,
+                                 const limiter::LimitSpec& spec) {
+  const auto window_s = std::chrono::duration_cast<std::chrono::seconds>(spec.window).count();
   return {{"limit", decision.limit},
           {"remaining", decision.remaining},
           {"reset", decision.reset_unix_s},
-          {"used", decision.used}};
+          {"used", decision.used},
+          {"window_seconds", window_s}};
 }
 
 }  // namespace gw::admin

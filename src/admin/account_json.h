@@ -21,14 +21,14 @@ boost::json::object limits_json(const policy::PlanLimits& limits);
 
 // {"id","plan","overrides","effective_limits","keys":[{"key_id","environment"}]}.
 // `effective` is null when the account's plan is no longer in the configuration.
-boost::json::object account_json(const store::Account& account,
-                                 const policy::PlanLimits* effective,
+boost::json::object account_json(const store::Account& account, const policy::PlanLimits* effective,
                                  std::span<const store::ApiKeyRecord> keys);
 
 // {"key_id","key","environment","account_id"}: the only answer that ever holds a key.
 boost::json::object created_key_json(const store::CreatedKey& created);
 
-// {"limit","remaining","reset","used"} of one counter; reset in Unix seconds.
-boost::json::object counter_json(const limiter::Decision& decision);
+// {"limit","remaining","reset","used","window_seconds"} of one counter as a peek shows it;
+// reset in Unix seconds (the same fields as GET /v1/rate_limits).
+boost::json::object counter_json(const limiter::Decision& decision, const limiter::LimitSpec& spec);
 
 }  // namespace gw::admin

@@ -29,8 +29,7 @@ std::string_view trim(std::string_view s) {
 
 }  // namespace
 
-AdminAuth check_admin_token(std::string_view authorization,
-                            std::string_view expected_sha256_hex) {
+AdminAuth check_admin_token(std::string_view authorization, std::string_view expected_sha256_hex) {
   if (expected_sha256_hex.empty()) return AdminAuth::disabled;
   authorization = trim(authorization);
   constexpr std::string_view kScheme = "Bearer";

@@ -43,11 +43,8 @@ Response error_response(http::status status, std::string_view type, std::string_
                         std::optional<std::string_view> param) {
   Response res = base_response(status, request_id);
   res.set(http::field::content_type, "application/json");
-  res.body() = core::to_json(core::ApiError{.type = type,
-                                            .code = code,
-                                            .message = message,
-                                            .request_id = request_id,
-                                            .param = param});
+  res.body() = core::to_json(core::ApiError{
+      .type = type, .code = code, .message = message, .request_id = request_id, .param = param});
   res.prepare_payload();
   return res;
 }

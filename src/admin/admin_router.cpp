@@ -67,9 +67,9 @@ Response bad_request(std::string_view message, std::string_view request_id,
 }
 
 Response method_not_allowed(std::string_view allow, std::string_view request_id) {
-  Response res = error_response(http::status::method_not_allowed, kInvalidRequest,
-                                "method_not_allowed", "Method not allowed for this route.",
-                                request_id);
+  Response res =
+      error_response(http::status::method_not_allowed, kInvalidRequest, "method_not_allowed",
+                     "Method not allowed for this route.", request_id);
   res.set(http::field::allow, allow);
   return res;
 }
@@ -92,8 +92,7 @@ Response policy_unavailable(std::string_view request_id) {
 }
 
 // The body as a JSON object. An empty body is `empty_ok ? {} : error`.
-core::Result<boost::json::object, std::string> parse_object(std::string_view body,
-                                                            bool empty_ok) {
+core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok) {
   const auto first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
     if (empty_ok) return boost::json::object();
@@ -128,8 +127,7 @@ AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {
   }
 }
 
-void AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
-                         Done done) const {
+void AdminRouter::handle(Request request, boost::asio::any_io_executor executor, Done done) const {
   Context ctx{.request = request,
               .request_id = request_id_for(request),
               .executor = executor,
@@ -335,9 +333,8 @@ Response AdminRouter::create_key(Context& ctx, std::string_view account_id) cons
   auto created = deps_.accounts.create_key(account_id, environment);
   if (!created) return store_failure("create key", created.error(), ctx.request_id);
   accounts_changed();
-  spdlog::info("admin: key {} ({}) created for account {} (request {})",
-               created->record.key_id, environment_name(environment), account_id,
-               ctx.request_id);
+  spdlog::info("admin: key {} ({}) created for account {} (request {})", created->record.key_id,
+               environment_name(environment), account_id, ctx.request_id);
   return json_response(http::status::created, created_key_json(*created), ctx.request_id);
 }
 

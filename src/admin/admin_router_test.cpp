@@ -138,8 +138,7 @@ TEST_F(AdminRouterTest, UnknownRoutesAndMethods) {
   EXPECT_EQ(call(http::verb::get, "/nothing").result(), http::status::not_found);
   EXPECT_EQ(error_code(call(http::verb::get, "/admin/v1/nothing")), "not_found");
   EXPECT_EQ(call(http::verb::get, "/admin/v1/accounts/").result(), http::status::not_found);
-  EXPECT_EQ(call(http::verb::get, "/admin/v1/accounts/a/b/c/d").result(),
-            http::status::not_found);
+  EXPECT_EQ(call(http::verb::get, "/admin/v1/accounts/a/b/c/d").result(), http::status::not_found);
 
   auto res = call(http::verb::post, "/admin/v1/accounts/a");
   EXPECT_EQ(res.result(), http::status::method_not_allowed);
@@ -282,8 +281,7 @@ TEST_F(AdminRouterTest, KeysLifecycle) {
   EXPECT_FALSE(world_.accounts->find_key(live_key)->has_value());
   EXPECT_EQ(call(http::verb::delete_, "/admin/v1/keys/" + live_id).result(),
             http::status::not_found);
-  EXPECT_EQ(call(http::verb::delete_, "/admin/v1/keys/key_x%00").result(),
-            http::status::not_found);
+  EXPECT_EQ(call(http::verb::delete_, "/admin/v1/keys/key_x%00").result(), http::status::not_found);
   EXPECT_EQ(world_.changes, 4);
 }
 
@@ -323,6 +321,7 @@ TEST_F(AdminRouterTest, UsagePeeksLiveAndTestCountersWithoutCharging) {
   EXPECT_EQ(limits.at("api").at("remaining").as_int64(), 596);
   EXPECT_EQ(limits.at("api").at("used").as_int64(), 4);
   EXPECT_EQ(limits.at("api").at("reset").as_int64(), testing::kResetS);
+  EXPECT_EQ(limits.at("api").at("window_seconds").as_int64(), 60);
   EXPECT_EQ(limits.at("analysis").at("limit").as_int64(), 10);
   EXPECT_EQ(limits.at("sessions_write").at("limit").as_int64(), 300);
 

@@ -34,11 +34,11 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
         retry_timer(acceptor.get_executor()) {}
 
   void do_accept() {
-    acceptor.async_accept(net::make_strand(io),
-                          [self = shared_from_this()](boost::system::error_code ec,
-                                                      tcp::socket socket) {
-                            self->on_accept(ec, std::move(socket));
-                          });
+    acceptor.async_accept(
+        net::make_strand(io),
+        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+          self->on_accept(ec, std::move(socket));
+        });
   }
 
   void on_accept(boost::system::error_code ec, tcp::socket socket) {
@@ -86,15 +86,13 @@ AdminServer::AdminServer(net::io_context& io, AdminDeps deps)
 
 AdminServer::~AdminServer() { stop(); }
 
-core::Result<std::uint16_t, std::string> AdminServer::listen(
-    const config::ListenAddress& address) {
+core::Result<std::uint16_t, std::string> AdminServer::listen(const config::ListenAddress& address) {
   const std::string where = address.host + ":" + std::to_string(address.port);
   if (state_->listening) return core::unexpected("admin listener: already listening");
 
   boost::system::error_code ec;
-  const auto ip =
-      address.host == "localhost" ? net::ip::make_address("127.0.0.1", ec)
-                                  : net::ip::make_address(address.host, ec);
+  const auto ip = address.host == "localhost" ? net::ip::make_address("127.0.0.1", ec)
+                                              : net::ip::make_address(address.host, ec);
   if (ec) return core::unexpected("admin listener " + where + ": not an IP address");
 
   const tcp::endpoint endpoint(ip, address.port);

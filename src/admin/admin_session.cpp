@@ -128,9 +128,9 @@ void AdminSession::do_write() {
   response_.version(version_);
   response_.keep_alive(keep_alive_);
   stream_.expires_after(kWriteTimeout);
-  http::async_write(stream_, response_,
-                    beast::bind_front_handler(&AdminSession::on_write, shared_from_this(),
-                                              response_.need_eof()));
+  http::async_write(
+      stream_, response_,
+      beast::bind_front_handler(&AdminSession::on_write, shared_from_this(), response_.need_eof()));
 }
 
 void AdminSession::on_write(bool close, beast::error_code ec, std::size_t) {

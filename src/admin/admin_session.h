@@ -45,7 +45,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;  // fresh per request
-  Response response_;  // alive until on_write
+  Response response_;                                              // alive until on_write
   unsigned version_ = 11;
   bool keep_alive_ = false;
   std::shared_ptr<const AdminRouter> router_;

@@ -96,14 +96,15 @@ inline policy::PlanLimits plan(std::int64_t api, std::optional<std::int64_t> ses
 // The published policy (SPEC §1), with two of its groups.
 inline std::shared_ptr<const config::GatewayConfig> test_config() {
   auto config = std::make_shared<config::GatewayConfig>();
-  config->plans.emplace("free", plan(60, 2, 100, 32768, {{"sessions_write", 30}, {"analysis", 15}}));
+  config->plans.emplace("free",
+                        plan(60, 2, 100, 32768, {{"sessions_write", 30}, {"analysis", 15}}));
   config->plans.emplace("starter",
                         plan(120, 10, 500, 65536, {{"sessions_write", 60}, {"analysis", 30}}));
   config->plans.emplace("pro",
                         plan(600, 50, 1000, 131072, {{"sessions_write", 300}, {"analysis", 150}}));
   config->plans.emplace("enterprise", plan(600, std::nullopt, 1000, 131072, {}));
-  config->groups.push_back({.name = "sessions_write",
-                            .routes = {"POST /v1/sessions", "POST /v1/sessions/{id}/end"}});
+  config->groups.push_back(
+      {.name = "sessions_write", .routes = {"POST /v1/sessions", "POST /v1/sessions/{id}/end"}});
   config->groups.push_back(
       {.name = "analysis", .routes = {"* /v1/sessions/{id}/analysis*", "* /v1/analysis/*"}});
   return config;

@@ -17,8 +17,7 @@ constexpr std::string_view kTestPlan = "free";  // every sk_test_ key (SPEC §1)
 
 void UsageQuery::start(const AdminDeps& deps, std::shared_ptr<const policy::Policy> policy,
                        store::Account account, const policy::PlanLimits& effective,
-                       std::string request_id, boost::asio::any_io_executor executor,
-                       Done done) {
+                       std::string request_id, boost::asio::any_io_executor executor, Done done) {
   std::shared_ptr<UsageQuery> query(new UsageQuery(deps, std::move(policy), std::move(account),
                                                    std::move(request_id), std::move(executor),
                                                    std::move(done)));
@@ -81,7 +80,7 @@ void UsageQuery::on_peek(store::CheckOutcome outcome) {
   boost::json::object& into = peek.test ? test_limits_ : limits_;
   const std::size_t count = std::min(peek.count, outcome->count);
   for (std::size_t i = 0; i < count; ++i) {
-    into[peek.limits[i].name] = counter_json(outcome->decisions[i]);
+    into[peek.limits[i].name] = counter_json(outcome->decisions[i], peek.limits[i].spec);
   }
   do_peek();
 }

@@ -44,8 +44,8 @@ class UsageQuery : public std::enable_shared_from_this<UsageQuery> {
   };
 
   UsageQuery(const AdminDeps& deps, std::shared_ptr<const policy::Policy> policy,
-             store::Account account, std::string request_id,
-             boost::asio::any_io_executor executor, Done done);
+             store::Account account, std::string request_id, boost::asio::any_io_executor executor,
+             Done done);
 
   void add_peeks(const policy::PlanLimits& limits, bool test);
   void do_peek();

@@ -149,7 +149,7 @@ TEST(Property, RetryAfterIsExactForEveryAlgorithm) {
   int denials = 0;
   for (Algorithm algorithm : algorithms) {
     for (UnixNanos window : windows) {
-      for (std::int64_t limit : {1, 3, 7, 10, 1000}) {
+      for (std::int64_t limit : {1LL, 3LL, 7LL, 10LL, 1000LL, 1'000'000'000'000LL}) {
         const LimitSpec spec{.limit = limit, .window = window, .algorithm = algorithm};
         CounterState state;
         UnixNanos now = kMinute0 + UnixNanos(static_cast<std::int64_t>(rng() % 1'000'000'000));

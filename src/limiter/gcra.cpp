@@ -46,8 +46,14 @@ Tat at_least(const Tat& t, std::int64_t now) noexcept {
 
 // t + cost * window / limit.
 Tat advance(const Tat& t, std::int64_t limit, std::int64_t window, std::int64_t cost) noexcept {
-  const Int128 add = Int128{cost} * window + t.frac;
-  return {t.ns + static_cast<std::int64_t>(add / limit), static_cast<std::int64_t>(add % limit)};
+  std::int64_t product;
+  std::int64_t add;
+  if (!__builtin_mul_overflow(cost, window, &product) &&
+      !__builtin_add_overflow(product, t.frac, &add)) {  // 64-bit fast path, nearly always
+    return {t.ns + add / limit, add % limit};
+  }
+  const Int128 wide = Int128{cost} * window + t.frac;
+  return {t.ns + static_cast<std::int64_t>(wide / limit), static_cast<std::int64_t>(wide % limit)};
 }
 
 }  // namespace
@@ -69,8 +75,7 @@ Facts gcra_facts(const LimitSpec& spec, const CounterState& state, std::int64_t 
   const Tat next = advance(base, limit, window, cost);
 
   // remaining = floor((now - TAT + window) * limit / window), TAT = base.ns + base.frac / limit.
-  f.remaining_now = static_cast<std::int64_t>(
-      floor_div(Int128{now - base.ns + window} * limit - base.frac, Int128{window}));
+  f.remaining_now = floor_muladd_div(now - base.ns + window, limit, -base.frac, window);
   f.used_now = limit - f.remaining_now;
   f.room = cost <= f.remaining_now;  // <=> now >= TAT' - window, exactly
   f.reset_now_s = ceil_unix_seconds(ceil_ns(base));

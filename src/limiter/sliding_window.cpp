@@ -44,9 +44,9 @@ std::int64_t admissible_at(const Counts& c, std::int64_t limit, std::int64_t win
   // Still in this window: need previous * (window - e) <= (limit - cost - current) * window.
   const std::int64_t slack = limit - cost - c.current;
   if (slack >= 0 && c.previous > 0) {
-    const Int128 max_overlap = Int128{slack} * window / c.previous;  // floor
+    const std::int64_t max_overlap = floor_muladd_div(slack, window, 0, c.previous);
     if (max_overlap > 0) {
-      return c.start + window - static_cast<std::int64_t>(max_overlap);
+      return c.start + window - max_overlap;
     }
   }
   // Next window: today's `current` becomes the weighted `previous`, nothing is current yet.
@@ -54,8 +54,8 @@ std::int64_t admissible_at(const Counts& c, std::int64_t limit, std::int64_t win
   if (c.current == 0) {
     return next;
   }
-  const Int128 max_overlap = Int128{limit - cost} * window / c.current;  // floor, >= 0
-  return max_overlap >= window ? next : next + window - static_cast<std::int64_t>(max_overlap);
+  const std::int64_t max_overlap = floor_muladd_div(limit - cost, window, 0, c.current);
+  return max_overlap >= window ? next : next + window - max_overlap;
 }
 
 }  // namespace
@@ -64,13 +64,13 @@ Facts sliding_window_facts(const LimitSpec& spec, const CounterState& state, std
                            std::int64_t cost) noexcept {
   const std::int64_t window = spec.window.count();
   const Counts c = counts_at(state, now, window);
-  // previous * overlap / window is the weighted part of the estimate.
-  const Int128 weighted_scaled = Int128{c.previous} * (window - c.elapsed);
+  // The previous window's weighted part of the estimate, rounded up: then
+  // remaining = floor(limit - estimate) = limit - current - weighted, used = ceil(estimate).
+  const std::int64_t weighted = ceil_muladd_div(c.previous, window - c.elapsed, 0, window);
 
   Facts f;
-  f.remaining_now = static_cast<std::int64_t>(
-      floor_div(Int128{spec.limit - c.current} * window - weighted_scaled, Int128{window}));
-  f.used_now = c.current + static_cast<std::int64_t>(ceil_div(weighted_scaled, Int128{window}));
+  f.remaining_now = spec.limit - c.current - weighted;
+  f.used_now = c.current + weighted;
   f.room = cost <= f.remaining_now;  // floor(limit - estimate) >= cost <=> estimate + cost <= limit
   f.reset_now_s = ceil_unix_seconds(c.start + window);
   f.reset_after_s = f.reset_now_s;

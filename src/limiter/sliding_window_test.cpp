@@ -113,6 +113,20 @@ TEST(SlidingWindow, CostAboveTheLimitAndLimitZero) {
   EXPECT_EQ(zero.retry_after, 60s);
 }
 
+TEST(SlidingWindow, HugeCountsStayExact) {
+  // previous * overlap = 6e11 * 45e9 overflows 64 bits: the 128-bit path.
+  const LimitSpec spec = sliding(1'000'000'000'000);
+  CounterState state = spent(600'000'000'000, 0);
+  const UnixNanos now = kMinute1 + 15s;
+  EXPECT_EQ(evaluate(spec, state, now, 0).remaining, 550'000'000'000);
+  const Decision over = evaluate(spec, state, now, 550'000'000'001);
+  EXPECT_FALSE(over.allowed);
+  EXPECT_EQ(over.retry_after, 1ns);  // 0.1 units of weight drain in 0.01 ns, rounded up
+  EXPECT_TRUE(evaluate(spec, state, now + 1ns, 550'000'000'001).allowed);
+  EXPECT_TRUE(take(spec, state, now, 550'000'000'000).allowed);
+  EXPECT_EQ(evaluate(spec, state, now, 0).remaining, 0);
+}
+
 TEST(SlidingWindow, ForgetsAfterTwoWindows) {
   const LimitSpec spec = sliding(10);
   CounterState state;

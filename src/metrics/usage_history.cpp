@@ -43,8 +43,7 @@ void UsageHistory::record(std::string_view account_id, bool allowed, core::UnixN
   if (minute > ring.last_minute) ring.last_minute = minute;
 }
 
-UsageCounts UsageHistory::last_60_minutes(std::string_view account_id,
-                                          core::UnixNanos now) const {
+UsageCounts UsageHistory::last_60_minutes(std::string_view account_id, core::UnixNanos now) const {
   const std::int64_t current = minute_of(now);
   const std::int64_t oldest = current - static_cast<std::int64_t>(kMinutes) + 1;
   Shard& shard = shard_for(account_id);

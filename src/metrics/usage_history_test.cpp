@@ -40,10 +40,10 @@ TEST(UsageHistory, CountsAllowedAndDeniedPerAccount) {
 TEST(UsageHistory, WindowSlidesByWholeMinutes) {
   core::FakeClock clock{kMinute0};
   UsageHistory history;
-  history.record("a", true, clock.now());        // minute 0
-  clock.advance(59s + 999'999'999ns);            // last instant of minute 0
+  history.record("a", true, clock.now());  // minute 0
+  clock.advance(59s + 999'999'999ns);      // last instant of minute 0
   history.record("a", true, clock.now());
-  clock.advance(1ns);                            // first instant of minute 1
+  clock.advance(1ns);  // first instant of minute 1
   history.record("a", false, clock.now());
 
   // At the last instant of minute 59, minute 0 is still the oldest of the 60.

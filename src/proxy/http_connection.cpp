@@ -14,6 +14,7 @@
 #include "proxy/hop_by_hop.h"
 #include "proxy/rate_limit_headers.h"
 #include "proxy/request_id.h"
+#include "proxy/request_target.h"
 #include "proxy/store_await.h"
 #include "proxy/worker.h"
 
@@ -156,6 +157,14 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     co_return false;
   }
 
+  // Match (and forward) the normalized target, so encodings cannot dodge a group limit.
+  if (std::optional<std::string> target = normalize_target(req.target()); !target) {
+    co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                           "malformed_request", "The request target is not valid.");
+    co_return false;
+  } else if (*target != req.target()) {
+    req.target(*target);
+  }
   const std::string_view method = req.method_string();
   const std::string_view path = path_of(req.target());
 

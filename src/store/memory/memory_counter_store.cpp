@@ -35,9 +35,9 @@ using core::UnixNanos;
 using limiter::CounterState;
 using limiter::LimitSpec;
 
-// One named counter of a subject, with the spec its state was kept under (for carry_over).
 using SmallString = boost::container::string;
 
+// One named counter of a subject, with the spec its state was kept under (for carry_over).
 struct Counter {
   SmallString name;
   LimitSpec spec;

@@ -220,8 +220,8 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
     std::error_code ec;
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) {
-      return core::unexpected(AccountStoreError{"cannot create directory " + parent.string() +
-                                                ": " + ec.message()});
+      return core::unexpected(
+          AccountStoreError{"cannot create directory " + parent.string() + ": " + ec.message()});
     }
   }
 
@@ -451,8 +451,7 @@ AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
   return std::optional<ApiKeyRecord>(ApiKeyRecord{
       .key_id = use.column_text(0),
       .account_id = use.column_text(1),
-      .environment =
-          use.column_text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
+      .environment = use.column_text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
 }
 
 }  // namespace gw::store

@@ -1,0 +1,95 @@
+#include "proxy/request_target.h"
+
+#include <vector>
+
+namespace gw::proxy {
+namespace {
+
+// Boost.URL 1.81's normalize_path() also decodes reserved characters (%2F becomes '/'),
+// which changes what a request means; this is the RFC 3986 §6.2.2 subset we need.
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+// Decodes percent-encoded unreserved characters and upper-cases the others' hex digits.
+std::optional<std::string> normalize_percent_encoding(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '%') {
+      out += path[i];
+      continue;
+    }
+    if (i + 2 >= path.size()) return std::nullopt;
+    const int hi = hex_value(path[i + 1]);
+    const int lo = hex_value(path[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    const auto decoded = static_cast<unsigned char>(hi * 16 + lo);
+    if (is_unreserved(decoded)) {
+      out += static_cast<char>(decoded);
+    } else {
+      out += '%';
+      out += kHex[hi];
+      out += kHex[lo];
+    }
+    i += 2;
+  }
+  return out;
+}
+
+// RFC 3986 §5.2.4 for an absolute path: "." segments vanish, ".." drops the one before.
+std::string remove_dot_segments(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 1;  // path starts with '/'
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    const bool last = end == path.size();
+    if (segment == ".") {
+      if (last) segments.emplace_back();  // "/a/." is "/a/"
+    } else if (segment == "..") {
+      if (!segments.empty()) segments.pop_back();
+      if (last) segments.emplace_back();
+    } else {
+      segments.push_back(segment);
+    }
+    start = end + 1;
+  }
+  std::string out;
+  for (const auto& segment : segments) {
+    out += '/';
+    out += segment;
+  }
+  return out.empty() ? "/" : out;
+}
+
+}  // namespace
+
+std::optional<std::string> normalize_target(std::string_view target) {
+  if (target.empty() || target.front() != '/') return std::nullopt;
+  for (char c : target) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '#') return std::nullopt;
+  }
+  const std::size_t query = target.find('?');
+  const std::string_view path = target.substr(0, query);
+  const std::string_view rest = query == std::string_view::npos ? std::string_view() : target.substr(query);
+  if (path.find('%') == std::string_view::npos && path.find("/.") == std::string_view::npos) {
+    return std::string(target);
+  }
+  auto decoded = normalize_percent_encoding(path);
+  if (!decoded) return std::nullopt;
+  return remove_dot_segments(*decoded) + std::string(rest);
+}
+
+}  // namespace gw::proxy

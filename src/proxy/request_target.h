@@ -1,0 +1,19 @@
+// Request-target normalization before route matching. The upstream resolves dot segments
+// and percent-encoded unreserved characters; if the gateway matched the raw text,
+// `/v1/sessions/x/%61nalysis` or `/v1/x/../analysis/y` would reach the analysis endpoints
+// without the analysis group's limit. So the gateway matches, and forwards, the
+// normalized form (RFC 3986 §6.2.2: case of percent-encodings, unreserved characters
+// decoded, dot segments removed).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gw::proxy {
+
+// The normalized origin-form target ("/path?query"), or nullopt when `target` is not a
+// valid origin-form request-target. Targets that need no change come back unchanged.
+std::optional<std::string> normalize_target(std::string_view target);
+
+}  // namespace gw::proxy
