@@ -1,10 +1,10 @@
 #include "admin/admin_http.h"
 
-#include <random>
 
 #include <boost/json/serialize.hpp>
 
 #include "core/api_error.h"
+#include "core/request_id.h"
 
 namespace gw::admin {
 namespace {
@@ -17,14 +17,6 @@ Response base_response(http::status status, std::string_view request_id) {
   res.set(http::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
   return res;
-}
-
-bool acceptable_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    if (c < 0x21 || c > 0x7e) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -66,17 +58,10 @@ Response text_response(http::status status, std::string body, std::string_view c
 
 std::string request_id_for(const Request& request) {
   const auto it = request.find("X-Request-ID");
-  if (it != request.end() && acceptable_request_id(it->value())) {
+  if (it != request.end() && core::is_acceptable_request_id(it->value())) {
     return std::string(it->value());
   }
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "req_";
-  for (int word = 0; word < 2; ++word) {
-    std::uint64_t bits = generator();
-    for (int i = 0; i < 12; ++i, bits >>= 4) id.push_back(kHex[bits & 0xf]);
-  }
-  return id;
+  return core::generate_request_id();
 }
 
 }  // namespace gw::admin

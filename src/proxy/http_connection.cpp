@@ -13,7 +13,7 @@
 #include "limiter/check.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/rate_limit_headers.h"
-#include "proxy/request_id.h"
+#include "core/request_id.h"
 #include "proxy/request_target.h"
 #include "proxy/store_await.h"
 #include "proxy/worker.h"
@@ -103,12 +103,12 @@ net::awaitable<void> HttpConnection::run() {
     auto [ec, bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
     if (ec) {
       if (ec == http::error::header_limit) {
-        Exchange exchange{.request_id = generate_request_id()};
+        Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::request_header_fields_too_large,
                              "invalid_request_error", "request_header_too_large",
                              "Request header fields too large.");
       } else if (is_malformed_request(ec)) {
-        Exchange exchange{.request_id = generate_request_id()};
+        Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
                                "malformed_request", "The request could not be parsed.");
       }
@@ -143,10 +143,10 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   exchange.client_ip = client_ip_;
   refresh_policy();
 
-  if (auto it = req.find("X-Request-ID"); it != req.end() && is_acceptable_request_id(it->value())) {
+  if (auto it = req.find("X-Request-ID"); it != req.end() && core::is_acceptable_request_id(it->value())) {
     exchange.request_id = std::string(it->value());
   } else {
-    exchange.request_id = generate_request_id();
+    exchange.request_id = core::generate_request_id();
   }
 
   const auto& config = policy().config();

@@ -1,10 +1,10 @@
-#include "proxy/request_id.h"
+#include "core/request_id.h"
 
 #include <set>
 
 #include <gtest/gtest.h>
 
-namespace gw::proxy {
+namespace gw::core {
 namespace {
 
 TEST(RequestId, GeneratedIdsHaveTheKallglotShapeAndDiffer) {
@@ -29,4 +29,4 @@ TEST(RequestId, ClientIdsMustBeShortVisibleAscii) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::core

@@ -1,9 +1,9 @@
-#include "proxy/request_id.h"
+#include "core/request_id.h"
 
 #include <cstdint>
 #include <random>
 
-namespace gw::proxy {
+namespace gw::core {
 namespace {
 
 // splitmix64: fast, well distributed, seeded once per thread from the OS.
@@ -39,4 +39,4 @@ bool is_acceptable_request_id(std::string_view id) noexcept {
   return true;
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::core
