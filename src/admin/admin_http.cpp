@@ -1,6 +1,5 @@
 #include "admin/admin_http.h"
 
-
 #include <boost/json/serialize.hpp>
 
 #include "core/api_error.h"
