@@ -45,6 +45,7 @@ WORK=$(mktemp -d /tmp/gw-http-bench.XXXXXX)
 chmod 755 "$WORK"
 
 PIDS=()
+declare -A NAMED_PIDS=()
 cleanup() {
   local pid
   for pid in "${PIDS[@]}"; do
@@ -82,6 +83,7 @@ wait_http() {
 # ---- mock upstream --------------------------------------------------------------------
 taskset -c "$SERVER_CPU" "$BIN" mock-upstream --listen 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
 PIDS+=($!)
+NAMED_PIDS[mock]=$!
 MOCK_PORT=
 for _ in $(seq 1 300); do
   MOCK_PORT=$(sed -n 's/^mock-upstream listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/mock.log")
@@ -112,6 +114,7 @@ EOF
 KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
   "$BIN" serve --config "$WORK/gateway.yaml" >"$OUT/gateway.log" 2>&1 &
 PIDS+=($!)
+NAMED_PIDS[gateway]=$!
 wait_http "http://127.0.0.1:$GW_ADMIN_PORT/healthz"
 wait_http "http://127.0.0.1:$GW_PORT/"
 
@@ -186,6 +189,7 @@ EOF
 taskset -c "$SERVER_CPU" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" \
   >"$OUT/nginx.log" 2>&1 &
 PIDS+=($!)
+NAMED_PIDS[nginx]=$!
 wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
 
 # ---- runs -----------------------------------------------------------------------------
@@ -205,7 +209,24 @@ run_wrk() {  # run_wrk TARGET DURATION OUTFILE
   spec=$(target_args "$1")
   url=${spec%%|*}
   header=${spec#*|}
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency -H "$header" "$url" >"$3" 2>&1
+  if ! taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency -H "$header" "$url" >"$3" 2>&1 ||
+     ! grep -q "Requests/sec" "$3"; then
+    echo "http_bench: wrk against $1 failed:" >&2
+    cat "$3" >&2
+    report_dead
+    exit 1
+  fi
+}
+
+report_dead() {  # says which of our processes died (another user's pkill, a crash...)
+  local name pid
+  for name in "${!NAMED_PIDS[@]}"; do
+    pid=${NAMED_PIDS[$name]}
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "http_bench: $name (pid $pid) is not running; last lines of $OUT/$name.log:" >&2
+      tail -5 "$OUT/$name.log" >&2 || true
+    fi
+  done
 }
 
 # Sanity: each target answers as expected before anything is measured.

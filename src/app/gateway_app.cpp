@@ -1,5 +1,7 @@
 #include "app/gateway_app.h"
 
+#include <sched.h>
+
 #include <cstdlib>
 #include <optional>
 #include <thread>
@@ -25,7 +27,18 @@ namespace gw::app {
 namespace net = boost::asio;
 
 namespace {
+
 constexpr auto kSweepInterval = std::chrono::seconds(10);
+
+// One worker per core the process may run on (taskset and cgroup cpusets shrink this).
+std::size_t usable_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    return std::max(CPU_COUNT(&set), 1);
+  }
+  return std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+}
+
 }  // namespace
 
 struct GatewayApp::Impl {
@@ -144,9 +157,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                        .ready = [raw] { return raw->proxy != nullptr; },
                        .on_accounts_changed = {}});
 
-  const std::size_t threads =
-      impl->options.threads ? impl->options.threads
-                            : std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+  const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
   impl->proxy = std::make_unique<proxy::ProxyServer>(
       proxy::ProxyDeps{.counters = impl->counters,
                        .accounts = *impl->accounts,

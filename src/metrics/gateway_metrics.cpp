@@ -1,6 +1,8 @@
 #include "metrics/gateway_metrics.h"
 
 #include <array>
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -92,23 +94,31 @@ struct GatewayMetrics::Impl {
           .Register(*registry)
           .Add({});
 
-  // Family::Add locks the family and hashes the labels; the request path looks its
-  // series up here instead, under a lock held for a map lookup only.
-  std::mutex cache_mutex;
-  std::map<std::tuple<std::string, std::string, DecisionResult>, prometheus::Counter*, std::less<>>
-      decision_cache;
+  // Family::Add locks the family and hashes the labels. The request path looks its series
+  // up in a per-thread map instead (no lock, no allocation once warm); only a miss takes
+  // the family's lock.
+  // Keyed by a process-unique id, not `this`: a later instance may reuse the address.
+  using SeriesKey = std::tuple<std::uint64_t, std::string, std::string, DecisionResult>;
+  using SeriesMap = std::map<SeriesKey, prometheus::Counter*, std::less<>>;
 
   prometheus::Counter& decision_series(std::string_view plan, std::string_view group,
                                        DecisionResult result) {
-    std::lock_guard lock(cache_mutex);
-    auto key = std::make_tuple(std::string(plan), std::string(group), result);
-    auto it = decision_cache.find(key);
-    if (it != decision_cache.end()) return *it->second;
+    thread_local SeriesMap cache;
+    const auto probe = std::make_tuple(id, plan, group, result);
+    if (auto it = cache.find(probe); it != cache.end()) return *it->second;
+    std::lock_guard lock(family_mutex);
     auto& series = decisions.Add({{"plan", std::string(plan)},
                                   {"group", group.empty() ? std::string("none") : std::string(group)},
                                   {"result", result_label(result)}});
-    decision_cache.emplace(std::move(key), &series);
+    cache.emplace(SeriesKey{id, plan, group, result}, &series);
     return series;
+  }
+  std::mutex family_mutex;
+  const std::uint64_t id = next_id();
+
+  static std::uint64_t next_id() {
+    static std::atomic<std::uint64_t> ids{0};
+    return ids.fetch_add(1, std::memory_order_relaxed);
   }
 };
 

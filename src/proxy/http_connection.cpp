@@ -21,7 +21,6 @@
 namespace gw::proxy {
 namespace {
 
-constexpr std::size_t kRelayChunkBytes = 64 * 1024;
 constexpr std::uint64_t kMaxDiscardBytes = 64 * 1024;  // bodies of refused requests we still read
 
 std::string_view path_of(std::string_view target) {
@@ -107,6 +106,10 @@ net::awaitable<void> HttpConnection::run() {
         co_await respond_error(exchange, http::status::request_header_fields_too_large,
                              "invalid_request_error", "request_header_too_large",
                              "Request header fields too large.");
+      } else if (ec == http::error::body_limit) {  // a declared Content-Length over the limit
+        Exchange exchange{.request_id = core::generate_request_id()};
+        co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
+                               "request_too_large", "Request body too large.");
       } else if (is_malformed_request(ec)) {
         Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
@@ -456,7 +459,8 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       const bool kept = co_await respond_upstream_failure(exchange, timeout);
       co_return keep && kept;
     }
-    beast::tcp_stream& upstream = *lease->stream;
+    beast::tcp_stream& upstream = lease->connection->stream;
+    beast::flat_buffer& upstream_buffer = lease->connection->buffer;
     upstream.expires_after(config.upstream.request_timeout);
 
     http::request_serializer<http::buffer_body> sr{req};
@@ -465,7 +469,6 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     if (client_failed) co_return false;  // the answer (if any) was written by the relay
 
     http::response_parser<http::buffer_body> rp;
-    beast::flat_buffer upstream_buffer;
     beast::error_code ec;
     if (sent) {
       rp.body_limit(boost::none);
@@ -489,30 +492,29 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
 
     bool upstream_reusable = false;
     const bool keep = co_await relay_response(exchange, upstream, upstream_buffer, rp, upstream_reusable);
-    if (upstream_reusable) worker_.upstream().release(std::move(lease->stream));
+    if (upstream_reusable) worker_.upstream().release(std::move(lease->connection));
     co_return keep && client_keep_alive;
   }
 }
 
-// Writes the request head and streams its body to the upstream in kRelayChunkBytes
-// pieces (a 50 MB upload is never held whole). Returns false when the upstream write
-// failed; sets client_failed (after answering, when possible) when the client did.
+// Writes the request to the upstream, streaming its body through a relay buffer (a 50 MB
+// upload is never held whole). The head goes out with the first piece of body, in one
+// write. Returns false when the upstream write failed; sets client_failed (after
+// answering, when possible) when the client did.
 net::awaitable<bool> HttpConnection::relay_request_body(
     Exchange& exchange, beast::tcp_stream& upstream,
     http::request_serializer<http::buffer_body>& sr, bool& client_failed) {
   RequestParser& parser = *exchange.parser;
   auto& req = parser.get();
-  auto [hec, hn] = co_await http::async_write_header(upstream, sr, use_nothrow);
-  if (hec) co_return false;
-
-  std::vector<char> chunk;
+  std::optional<RelayBuffers::Handle> chunk;
   do {
     if (!parser.is_done()) {
-      if (chunk.empty()) chunk.resize(kRelayChunkBytes);
-      req.body().data = chunk.data();
-      req.body().size = chunk.size();
+      if (!chunk) chunk.emplace(worker_.relay_buffers().take());
+      req.body().data = chunk->data();
+      req.body().size = chunk->size();
       stream_.expires_after(policy().config().http.idle_timeout);
-      auto [ec, n] = co_await http::async_read(stream_, buffer_, parser, use_nothrow);
+      // read_some: relay what has arrived instead of waiting for a full buffer.
+      auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
         client_failed = true;
@@ -523,8 +525,10 @@ net::awaitable<bool> HttpConnection::relay_request_body(
         }
         co_return false;
       }
-      req.body().size = chunk.size() - req.body().size;
-      req.body().data = chunk.data();
+      req.body().size = chunk->size() - req.body().size;
+      // No data must be a null pointer: Beast serializes an empty buffer of a chunked
+      // message as its last chunk.
+      req.body().data = req.body().size ? chunk->data() : nullptr;
       req.body().more = !parser.is_done();
     } else {
       req.body().data = nullptr;
@@ -539,7 +543,8 @@ net::awaitable<bool> HttpConnection::relay_request_body(
 }
 
 // Relays the upstream's response head (with our headers added) and streams its body to
-// the client. Returns whether the client connection may stay open.
+// the client; the head goes out with the first piece of body, in one write. Returns
+// whether the client connection may stay open.
 net::awaitable<bool> HttpConnection::relay_response(Exchange& exchange,
                                                     beast::tcp_stream& upstream,
                                                     beast::flat_buffer& upstream_buffer,
@@ -557,22 +562,18 @@ net::awaitable<bool> HttpConnection::relay_response(Exchange& exchange,
   res.keep_alive(keep_alive);
 
   http::response_serializer<http::buffer_body> sr{res};
-  stream_.expires_after(policy().config().upstream.request_timeout);
-  auto [hec, hn] = co_await http::async_write_header(stream_, sr, use_nothrow);
-  if (hec) co_return false;
-
-  std::vector<char> chunk;
+  std::optional<RelayBuffers::Handle> chunk;
   do {
     if (!rp.is_done()) {
-      if (chunk.empty()) chunk.resize(kRelayChunkBytes);
-      res.body().data = chunk.data();
-      res.body().size = chunk.size();
+      if (!chunk) chunk.emplace(worker_.relay_buffers().take());
+      res.body().data = chunk->data();
+      res.body().size = chunk->size();
       upstream.expires_after(policy().config().upstream.request_timeout);
-      auto [ec, n] = co_await http::async_read(upstream, upstream_buffer, rp, use_nothrow);
+      auto [ec, n] = co_await http::async_read_some(upstream, upstream_buffer, rp, use_nothrow);
       if (ec == http::error::need_buffer) ec = {};
       if (ec) co_return false;  // the head is out: all we can do is close
-      res.body().size = chunk.size() - res.body().size;
-      res.body().data = chunk.data();
+      res.body().size = chunk->size() - res.body().size;
+      res.body().data = res.body().size ? chunk->data() : nullptr;  // see relay_request_body
       res.body().more = !rp.is_done();
     } else {
       res.body().data = nullptr;

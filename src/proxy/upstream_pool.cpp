@@ -31,9 +31,10 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
     for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
   }
 
-  auto stream = std::make_unique<beast::tcp_stream>(executor_);
-  stream->expires_after(upstream.connect_timeout);
-  auto [ec, endpoint] = co_await stream->async_connect(endpoints_, use_nothrow);
+  auto connection = std::make_unique<UpstreamConnection>(executor_);
+  beast::tcp_stream& stream = connection->stream;
+  stream.expires_after(upstream.connect_timeout);
+  auto [ec, endpoint] = co_await stream.async_connect(endpoints_, use_nothrow);
   if (ec) {
     const bool timed_out = ec == beast::error::timeout;
     spdlog::debug("upstream {}: connect failed: {}", address_key_, ec.message());
@@ -41,21 +42,22 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
     co_return core::unexpected(timed_out ? UpstreamErrc::timeout : UpstreamErrc::unavailable);
   }
   beast::error_code ignored;
-  stream->socket().set_option(tcp::no_delay(true), ignored);
-  stream->expires_never();
-  co_return UpstreamLease{std::move(stream), false};
+  stream.socket().set_option(tcp::no_delay(true), ignored);
+  stream.expires_never();
+  co_return UpstreamLease{std::move(connection), false};
 }
 
-void UpstreamPool::release(std::unique_ptr<beast::tcp_stream> stream) {
-  if (idle_.size() >= kMaxIdle || !stream->socket().is_open()) return;
-  stream->expires_never();
-  idle_.push_back(std::move(stream));
+void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
+  if (idle_.size() >= kMaxIdle || !connection->stream.socket().is_open()) return;
+  if (connection->buffer.size() != 0) return;  // unexpected bytes: not reusable
+  connection->stream.expires_never();
+  idle_.push_back(std::move(connection));
 }
 
 void UpstreamPool::close_idle() {
-  for (auto& stream : idle_) {
+  for (auto& connection : idle_) {
     beast::error_code ignored;
-    stream->socket().close(ignored);
+    connection->stream.socket().close(ignored);
   }
   idle_.clear();
 }

@@ -17,8 +17,16 @@ namespace gw::proxy {
 
 enum class UpstreamErrc { unavailable, timeout };
 
+// One connection to the upstream with its read buffer (bytes past a response stay with
+// the connection they came from).
+struct UpstreamConnection {
+  explicit UpstreamConnection(net::any_io_executor executor) : stream(std::move(executor)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
 struct UpstreamLease {
-  std::unique_ptr<beast::tcp_stream> stream;
+  std::unique_ptr<UpstreamConnection> connection;
   bool reused = false;  // came from the idle pool (the upstream may have closed it since)
 };
 
@@ -32,7 +40,7 @@ class UpstreamPool {
       const config::UpstreamConfig& upstream, bool fresh_only = false);
 
   // Hands a connection back for reuse.
-  void release(std::unique_ptr<beast::tcp_stream> stream);
+  void release(std::unique_ptr<UpstreamConnection> connection);
 
   void close_idle();
 
@@ -42,7 +50,7 @@ class UpstreamPool {
   net::any_io_executor executor_;
   std::string address_key_;  // host:port the idle connections and endpoints belong to
   std::vector<tcp::endpoint> endpoints_;
-  std::vector<std::unique_ptr<beast::tcp_stream>> idle_;
+  std::vector<std::unique_ptr<UpstreamConnection>> idle_;
 };
 
 }  // namespace gw::proxy

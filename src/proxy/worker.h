@@ -14,6 +14,7 @@
 #include "proxy/beast.h"
 #include "proxy/caller_cache.h"
 #include "proxy/proxy_deps.h"
+#include "proxy/relay_buffers.h"
 #include "proxy/upstream_pool.h"
 
 namespace gw::proxy {
@@ -43,6 +44,7 @@ class Worker {
   net::io_context& io() noexcept { return io_; }
   UpstreamPool& upstream() noexcept { return upstream_; }
   CallerCache& callers() noexcept { return callers_; }
+  RelayBuffers& relay_buffers() noexcept { return relay_buffers_; }
   bool draining() const noexcept { return draining_; }
   void add(HttpConnection* connection);
   void remove(HttpConnection* connection);
@@ -61,6 +63,7 @@ class Worker {
   tcp::acceptor acceptor_{io_};
   UpstreamPool upstream_{io_.get_executor()};
   CallerCache callers_;
+  RelayBuffers relay_buffers_;
   std::thread thread_;
 };
 

@@ -14,6 +14,7 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +68,16 @@ class CounterStore {
   // otherwise. `now` is the gateway's clock; a store with its own clock may ignore it.
   virtual void check(const CheckRequest& request, core::UnixNanos now,
                      boost::asio::any_io_executor executor, CheckHandler done) = 0;
+
+  // The check, answered synchronously when the store can do so without I/O (the memory
+  // store always; a remote store for a key it knows to be over its limit). nullopt means
+  // "ask check()". Saves the request path a completion round trip through its event loop.
+  virtual std::optional<CheckOutcome> check_immediately(const CheckRequest& request,
+                                                        core::UnixNanos now) {
+    (void)request;
+    (void)now;
+    return std::nullopt;
+  }
 
   // The same decisions without charging anything (GET /v1/rate_limits, admin usage).
   virtual void peek(const CheckRequest& request, core::UnixNanos now,

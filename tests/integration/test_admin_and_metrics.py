@@ -82,6 +82,8 @@ def test_metrics_count_decisions_by_plan_group_and_result(gateway):
 
 
 def test_metrics_are_prometheus_text(gateway):
+    _, key = gateway.new_account("free")
+    assert gateway.client(key).get("/v1/x").status == 200
     r = gateway.admin.request("GET", "/metrics")
     assert r.status == 200
     assert (r.header("Content-Type") or "").startswith("text/plain"), r

@@ -54,6 +54,7 @@ def test_bearer_and_x_api_key_both_work_and_share_counters(gateway, mock):
 def test_request_id_generated_on_every_response_and_sent_upstream(gateway):
     _, key = gateway.new_account("free", overrides={"api_requests_per_minute": 1})
     c = gateway.client(key)
+    ensure_window(3)
     ok = c.get("/v1/things")
     assert ok.status == 200, ok
     rid = ok.header("X-Request-ID")

@@ -221,6 +221,12 @@ void MemoryCounterStore::check(const CheckRequest& request, UnixNanos now,
   post_outcome(executor, std::move(done), check_now(request, now));
 }
 
+std::optional<CheckOutcome> MemoryCounterStore::check_immediately(const CheckRequest& request,
+                                                                  UnixNanos now) {
+  if (request.limits.size() > kMaxLimitsPerCheck) return too_many_limits(request);
+  return CheckOutcome(check_now(request, now));
+}
+
 void MemoryCounterStore::peek(const CheckRequest& request, UnixNanos now,
                               boost::asio::any_io_executor executor, CheckHandler done) {
   if (request.limits.size() > kMaxLimitsPerCheck) {

@@ -45,6 +45,9 @@ class MemoryCounterStore final : public CounterStore {
              boost::asio::any_io_executor executor, CheckHandler done) override;
   void peek(const CheckRequest& request, core::UnixNanos now, boost::asio::any_io_executor executor,
             CheckHandler done) override;
+  // Always answers: the check is check_now().
+  std::optional<CheckOutcome> check_immediately(const CheckRequest& request,
+                                                core::UnixNanos now) override;
 
   // Forgets expired counters, and subjects left with none; returns the number of subjects
   // erased. Locks one shard at a time, so checks on other shards go on meanwhile.

@@ -369,3 +369,22 @@ TEST(MemoryCounterStore, AsyncTooManyLimitsIsAProtocolError) {
 
 }  // namespace
 }  // namespace gw::store
+
+namespace gw::store {
+namespace {
+
+TEST(MemoryCounterStoreImmediate, AnswersSynchronouslyAndCharges) {
+  MemoryCounterStore store;
+  const std::array<LimitRef, 1> limits{LimitRef{"api", {.limit = 1}}};
+  const CheckRequest request{"acct:live", limits, 1};
+  const core::UnixNanos now{std::chrono::seconds(1'800'000'000)};
+  auto first = store.check_immediately(request, now);
+  ASSERT_TRUE(first.has_value() && first->has_value());
+  EXPECT_TRUE((*first)->admitted);
+  auto second = store.check_immediately(request, now);
+  ASSERT_TRUE(second.has_value() && second->has_value());
+  EXPECT_FALSE((*second)->admitted);
+}
+
+}  // namespace
+}  // namespace gw::store
