@@ -20,5 +20,6 @@ struct ApiError {
 };
 
 std::string to_json(const ApiError& error);
+void append_json(const ApiError& error, std::string& out);  // appends the same text
 
 }  // namespace gw::core

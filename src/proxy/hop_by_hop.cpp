@@ -1,8 +1,5 @@
 #include "proxy/hop_by_hop.h"
 
-#include <string>
-#include <vector>
-
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
@@ -10,27 +7,37 @@ namespace gw::proxy {
 
 namespace http = boost::beast::http;
 
-void strip_hop_by_hop(http::fields& fields) {
+HopByHopFilter::HopByHopFilter(const http::fields& fields) {
   auto connection = fields.find(http::field::connection);
-  if (connection != fields.end()) {
-    std::vector<std::string> named;
-    for (auto token : http::token_list{connection->value()}) named.emplace_back(token);
-    for (const auto& name : named) {
-      // Never let a client strip framing or identity headers by naming them.
-      if (boost::beast::iequals(name, "content-length") || boost::beast::iequals(name, "transfer-encoding")) {
-        continue;
-      }
-      fields.erase(name);
-    }
-    fields.erase(http::field::connection);
+  if (connection == fields.end()) return;
+  for (auto token : http::token_list{connection->value()}) {
+    std::string name(token);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    named_.push_back(std::move(name));
   }
-  fields.erase(http::field::keep_alive);
-  fields.erase(http::field::proxy_authenticate);
-  fields.erase(http::field::proxy_authorization);
-  fields.erase(http::field::proxy_connection);
-  fields.erase(http::field::te);
-  fields.erase(http::field::trailer);
-  fields.erase(http::field::upgrade);
+}
+
+bool HopByHopFilter::drops(const http::fields::value_type& field) const {
+  switch (field.name()) {
+    case http::field::content_length:
+    case http::field::transfer_encoding:
+      return false;  // framing: never dropped, even when Connection names it
+    case http::field::connection:
+    case http::field::keep_alive:
+    case http::field::proxy_authenticate:
+    case http::field::proxy_authorization:
+    case http::field::proxy_connection:
+    case http::field::te:
+    case http::field::trailer:
+    case http::field::upgrade:
+      return true;
+    default:
+      break;
+  }
+  for (const auto& name : named_) {
+    if (boost::beast::iequals(name, field.name_string())) return true;
+  }
+  return false;
 }
 
 }  // namespace gw::proxy

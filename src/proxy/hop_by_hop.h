@@ -1,13 +1,24 @@
 // Hop-by-hop header handling (RFC 9110 §7.6.1): what a proxy must not forward.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <boost/beast/http/fields.hpp>
 
 namespace gw::proxy {
 
-// Removes Connection, Keep-Alive, Proxy-*, TE, Trailer, Upgrade and every header that the
-// Connection header names. Message framing (Content-Length, Transfer-Encoding) is left to
-// the caller: Beast re-frames the message it serializes.
-void strip_hop_by_hop(boost::beast::http::fields& fields);
+// Tells which fields of a message are hop-by-hop: Connection, Keep-Alive, Proxy-*, TE,
+// Trailer, Upgrade, and every field the Connection header names. Framing fields
+// (Content-Length, Transfer-Encoding) are never dropped: the relay keeps the framing.
+class HopByHopFilter {
+ public:
+  explicit HopByHopFilter(const boost::beast::http::fields& fields);
+
+  bool drops(const boost::beast::http::fields::value_type& field) const;
+
+ private:
+  std::vector<std::string> named_;  // lower-cased tokens of the Connection header
+};
 
 }  // namespace gw::proxy

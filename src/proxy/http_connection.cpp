@@ -10,10 +10,11 @@
 #include <spdlog/spdlog.h>
 
 #include "core/api_error.h"
+#include "core/request_id.h"
 #include "limiter/check.h"
+#include "proxy/head_writer.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/rate_limit_headers.h"
-#include "core/request_id.h"
 #include "proxy/request_target.h"
 #include "proxy/store_await.h"
 #include "proxy/worker.h"
@@ -268,8 +269,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   if (!admitted) {
     deps.metrics.rejected_429("rate_limit_exceeded");
     const bool keep = co_await discard_request_body(exchange);
-    StringResponse response = too_many_requests(exchange);
-    const bool kept = co_await respond(exchange, std::move(response));
+    const bool kept = co_await respond_too_many_requests(exchange);
     co_return keep && kept;
   }
 
@@ -328,57 +328,41 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
       {"websocket",
        {{"messages_per_second", caller.limits.ws_messages_per_second},
         {"audio_bytes_per_second", caller.limits.ws_audio_bytes_per_second}}}};
-  StringResponse res{http::status::ok, 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = boost::json::serialize(body);
-  co_return co_await respond(exchange, std::move(res));
+  const std::string text = boost::json::serialize(body);
+  co_return co_await respond(exchange, http::status::ok, text);
 }
 
-HttpConnection::StringResponse HttpConnection::too_many_requests(Exchange& exchange) {
+net::awaitable<bool> HttpConnection::respond_too_many_requests(Exchange& exchange) {
   const auto view = exchange.decision.view();
   const std::size_t shown = limiter::most_constraining(view, /*admitted=*/false);
   const limiter::Decision& d = view[shown];
   const std::int64_t retry = retry_after_seconds(d);
-  const std::string_view resource = exchange.limits[shown].name;
   const std::string message =
-      fmt::format("Rate limit exceeded for {} ({} {}). Retry after {} second{}.", resource, d.limit,
-                  window_phrase(exchange.limits[shown].spec), retry, retry == 1 ? "" : "s");
-  StringResponse res = error_response(exchange, http::status::too_many_requests,
-                                      "rate_limit_error", "rate_limit_exceeded", message, retry);
-  res.set(http::field::retry_after, std::to_string(retry));
-  return res;
+      fmt::format("Rate limit exceeded for {} ({} {}). Retry after {} second{}.",
+                  exchange.limits[shown].name, d.limit, window_phrase(exchange.limits[shown].spec),
+                  retry, retry == 1 ? "" : "s");
+  std::string body;
+  core::append_json(core::ApiError{.type = "rate_limit_error",
+                                   .code = "rate_limit_exceeded",
+                                   .message = message,
+                                   .request_id = exchange.request_id,
+                                   .retry_after_s = retry},
+                    body);
+  co_return co_await respond(exchange, http::status::too_many_requests, body, retry);
 }
 
-HttpConnection::StringResponse HttpConnection::error_response(
-    Exchange& exchange, http::status status, std::string_view type, std::string_view code,
-    std::string_view message, std::optional<std::int64_t> retry_after) {
-  StringResponse res{status, 11};
-  res.set(http::field::content_type, "application/json");
-  res.body() = core::to_json(core::ApiError{.type = type,
-                                            .code = code,
-                                            .message = message,
-                                            .request_id = exchange.request_id,
-                                            .retry_after_s = retry_after});
-  return res;
-}
-
-void HttpConnection::add_common_headers(Exchange& exchange, http::fields& fields) {
-  fields.set("X-Request-ID", exchange.request_id);
-  if (exchange.decided && !exchange.limits.empty()) {
-    const auto& config = policy().config();
-    add_rate_limit_headers(fields, exchange.limits, exchange.decision.view(),
-                           exchange.decision.admitted, core::to_unix_seconds(exchange.now),
-                           {.x_ratelimit = config.x_ratelimit_headers, .ietf = config.ietf_headers});
-  }
-}
-
-// Coroutine parameters are taken by value or as views of static text: GCC 12 mishandles
-// temporaries bound to reference parameters across a suspension.
+// Coroutine parameters are taken by value or as views of text that outlives the call:
+// GCC 12 mishandles temporaries bound to reference parameters across a suspension.
 net::awaitable<bool> HttpConnection::respond_error(Exchange& exchange, http::status status,
                                                    std::string_view type, std::string_view code,
                                                    std::string_view message) {
-  StringResponse response = error_response(exchange, status, type, code, message);
-  co_return co_await respond(exchange, std::move(response));
+  std::string body;
+  core::append_json(core::ApiError{.type = type,
+                                   .code = code,
+                                   .message = message,
+                                   .request_id = exchange.request_id},
+                    body);
+  co_return co_await respond(exchange, status, body);
 }
 
 net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange, bool timeout) {
@@ -390,14 +374,45 @@ net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange
                                    "upstream_unavailable", "The upstream API is unavailable.");
 }
 
-net::awaitable<bool> HttpConnection::respond(Exchange& exchange, StringResponse response) {
+// X-Request-ID and, once a decision was taken, the rate-limit fields.
+void HttpConnection::write_gateway_fields(Exchange& exchange, HeadWriter& head) {
+  head.field("X-Request-ID", exchange.request_id);
+  if (exchange.decided && !exchange.limits.empty()) {
+    const auto& config = policy().config();
+    add_rate_limit_headers(head, exchange.limits, exchange.decision.view(),
+                           exchange.decision.admitted, core::to_unix_seconds(exchange.now),
+                           {.x_ratelimit = config.x_ratelimit_headers, .ietf = config.ietf_headers});
+  }
+}
+
+// The connection header a response needs: "close" when the connection ends after it,
+// "keep-alive" for an HTTP/1.0 client that asked to keep it, nothing otherwise.
+void HttpConnection::write_connection_field(Exchange& exchange, HeadWriter& head, bool keep_alive) {
+  if (!keep_alive) {
+    head.field("Connection", "close");
+  } else if (exchange.parser != nullptr && exchange.parser->get().version() < 11) {
+    head.field("Connection", "keep-alive");
+  }
+}
+
+// A response of the gateway's own (errors, 429, status): one JSON body, one write.
+net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status status,
+                                             std::string_view json_body,
+                                             std::optional<std::int64_t> retry_after) {
   const bool keep_alive = exchange.parser != nullptr && exchange.parser->keep_alive() &&
                           exchange.parser->is_done() && !worker_.draining();
-  add_common_headers(exchange, response);
-  response.keep_alive(keep_alive);
-  response.prepare_payload();
+  head_.clear();
+  HeadWriter head(head_);
+  head.status_line(static_cast<unsigned>(status), http::obsolete_reason(status));
+  head.field("Content-Type", "application/json");
+  if (retry_after) head.field("Retry-After", *retry_after);
+  write_gateway_fields(exchange, head);
+  write_connection_field(exchange, head, keep_alive);
+  head.field("Content-Length", static_cast<std::int64_t>(json_body.size()));
+  head.end();
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(json_body)};
   stream_.expires_after(policy().config().http.idle_timeout);
-  auto [ec, n] = co_await http::async_write(stream_, response, use_nothrow);
+  auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
   co_return !ec && keep_alive;
 }
 
@@ -424,25 +439,11 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
   const ProxyDeps& deps = worker_.deps();
   const auto& config = policy().config();
   RequestParser& parser = *exchange.parser;
-  auto& req = parser.get();
+  const auto& req = parser.get();
   const bool client_keep_alive = parser.keep_alive();
-  const bool expects_continue =
-      beast::iequals(req[http::field::expect], "100-continue") && !parser.is_done();
   const bool has_body = !parser.is_done();
 
-  strip_hop_by_hop(req);
-  req.erase(http::field::expect);
-  if (auto it = req.find("X-Forwarded-For"); it != req.end()) {
-    req.set("X-Forwarded-For", std::string(it->value()) + ", " + client_ip_);
-  } else {
-    req.set("X-Forwarded-For", client_ip_);
-  }
-  req.set("X-Forwarded-Proto", "http");
-  req.set("X-Request-ID", exchange.request_id);
-  req.version(11);
-  req.keep_alive(true);
-
-  if (expects_continue) {
+  if (has_body && beast::iequals(req[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     stream_.expires_after(config.http.idle_timeout);
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
@@ -459,135 +460,172 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       const bool kept = co_await respond_upstream_failure(exchange, timeout);
       co_return keep && kept;
     }
-    beast::tcp_stream& upstream = lease->connection->stream;
-    beast::flat_buffer& upstream_buffer = lease->connection->buffer;
-    upstream.expires_after(config.upstream.request_timeout);
+    UpstreamConnection& upstream = *lease->connection;
 
-    http::request_serializer<http::buffer_body> sr{req};
-    bool client_failed = false;
-    bool sent = co_await relay_request_body(exchange, upstream, sr, client_failed);
-    if (client_failed) co_return false;  // the answer (if any) was written by the relay
+    // The request: its head as the upstream should see it, then its body as it arrives.
+    head_.clear();
+    write_upstream_request_head(exchange, head_);
+    const RelayResult sent = co_await relay_message(
+        stream_, buffer_, parser, config.http.idle_timeout, upstream.stream,
+        config.upstream.request_timeout, req.chunked(), head_);
+    if (sent.read_error) {
+      if (sent.read_error == http::error::body_limit) {
+        co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
+                               "request_too_large", "Request body too large.");
+      }
+      co_return false;  // the client went away or sent too much: nothing more to say
+    }
 
     http::response_parser<http::buffer_body> rp;
-    beast::error_code ec;
-    if (sent) {
-      rp.body_limit(boost::none);
-      if (req.method() == http::verb::head) rp.skip(true);
-      auto [read_ec, n] = co_await http::async_read_header(upstream, upstream_buffer, rp, use_nothrow);
+    rp.body_limit(boost::none);
+    if (req.method() == http::verb::head) rp.skip(true);
+    beast::error_code ec = sent.write_error;
+    if (!ec) {
+      upstream.stream.expires_after(config.upstream.request_timeout);
+      auto [read_ec, n] =
+          co_await http::async_read_header(upstream.stream, upstream.buffer, rp, use_nothrow);
       ec = read_ec;
     }
-    if (!sent || ec) {
+    if (ec) {
       // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
       // when the request had no body (nothing of it is lost).
       if (lease->reused && !has_body && attempt == 0 && !is_timeout(ec)) continue;
       deps.metrics.upstream_response(0, 0);
-      const bool timeout = is_timeout(ec);
       spdlog::debug("upstream exchange failed: {}", ec.message());
-      co_await respond_upstream_failure(exchange, timeout);
+      co_await respond_upstream_failure(exchange, is_timeout(ec));
       co_return false;
     }
     deps.metrics.upstream_response(
         rp.get().result_int(),
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
 
-    bool upstream_reusable = false;
-    const bool keep = co_await relay_response(exchange, upstream, upstream_buffer, rp, upstream_reusable);
-    if (upstream_reusable) worker_.upstream().release(std::move(lease->connection));
-    co_return keep && client_keep_alive;
+    // The response: its head with the gateway's fields, then its body as it arrives. A
+    // body delimited only by the upstream closing its connection reaches the client only
+    // the same way.
+    const bool delimited = rp.is_done() || rp.chunked() || rp.content_length().has_value();
+    const bool keep_alive = delimited && client_keep_alive && !worker_.draining();
+    head_.clear();
+    write_client_response_head(exchange, rp.get(), keep_alive, head_);
+    const RelayResult relayed = co_await relay_message(
+        upstream.stream, upstream.buffer, rp, config.upstream.request_timeout, stream_,
+        config.upstream.request_timeout, rp.chunked(), head_);
+    if (relayed.read_error || relayed.write_error) co_return false;
+    if (rp.keep_alive()) worker_.upstream().release(std::move(lease->connection));
+    co_return keep_alive;
   }
 }
 
-// Writes the request to the upstream, streaming its body through a relay buffer (a 50 MB
-// upload is never held whole). The head goes out with the first piece of body, in one
-// write. Returns false when the upstream write failed; sets client_failed (after
-// answering, when possible) when the client did.
-net::awaitable<bool> HttpConnection::relay_request_body(
-    Exchange& exchange, beast::tcp_stream& upstream,
-    http::request_serializer<http::buffer_body>& sr, bool& client_failed) {
-  RequestParser& parser = *exchange.parser;
-  auto& req = parser.get();
-  std::optional<RelayBuffers::Handle> chunk;
-  do {
-    if (!parser.is_done()) {
-      if (!chunk) chunk.emplace(worker_.relay_buffers().take());
-      req.body().data = chunk->data();
-      req.body().size = chunk->size();
-      stream_.expires_after(policy().config().http.idle_timeout);
-      // read_some: relay what has arrived instead of waiting for a full buffer.
-      auto [ec, n] = co_await http::async_read_some(stream_, buffer_, parser, use_nothrow);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        client_failed = true;
-        if (ec == http::error::body_limit) {
-          co_await respond_error(exchange, http::status::payload_too_large,
-                                                    "invalid_request_error", "request_too_large",
-                                                    "Request body too large.");
-        }
-        co_return false;
-      }
-      req.body().size = chunk->size() - req.body().size;
-      // No data must be a null pointer: Beast serializes an empty buffer of a chunked
-      // message as its last chunk.
-      req.body().data = req.body().size ? chunk->data() : nullptr;
-      req.body().more = !parser.is_done();
-    } else {
-      req.body().data = nullptr;
-      req.body().size = 0;
-      req.body().more = false;
+// Request line and fields for the upstream: hop-by-hop fields dropped, the client's
+// X-Forwarded-For extended, X-Forwarded-Proto and X-Request-ID set by the gateway, and
+// Expect answered here. Framing fields pass unchanged (the relay keeps the framing).
+void HttpConnection::write_upstream_request_head(Exchange& exchange, std::string& out) {
+  const auto& req = exchange.parser->get();
+  HeadWriter head(out);
+  head.request_line(req.method_string(), req.target());
+  const HopByHopFilter hop_by_hop(req);
+  std::string_view forwarded_for;
+  for (const auto& field : req) {
+    if (hop_by_hop.drops(field)) continue;
+    const std::string_view name = field.name_string();
+    if (field.name() == http::field::expect || beast::iequals(name, "X-Forwarded-Proto") ||
+        beast::iequals(name, "X-Request-ID")) {
+      continue;
     }
-    auto [wec, wn] = co_await http::async_write(upstream, sr, use_nothrow);
-    if (wec == http::error::need_buffer) wec = {};
-    if (wec) co_return false;
-  } while (!parser.is_done() || !sr.is_done());
-  co_return true;
+    if (beast::iequals(name, "X-Forwarded-For")) {
+      forwarded_for = field.value();
+      continue;
+    }
+    head.field(name, field.value());
+  }
+  if (forwarded_for.empty()) {
+    head.field("X-Forwarded-For", client_ip_);
+  } else {
+    out += "X-Forwarded-For: ";
+    out += forwarded_for;
+    out += ", ";
+    out += client_ip_;
+    out += "\r\n";
+  }
+  head.field("X-Forwarded-Proto", "http");
+  head.field("X-Request-ID", exchange.request_id);
+  head.end();
 }
 
-// Relays the upstream's response head (with our headers added) and streams its body to
-// the client; the head goes out with the first piece of body, in one write. Returns
-// whether the client connection may stay open.
-net::awaitable<bool> HttpConnection::relay_response(Exchange& exchange,
-                                                    beast::tcp_stream& upstream,
-                                                    beast::flat_buffer& upstream_buffer,
-                                                    http::response_parser<http::buffer_body>& rp,
-                                                    bool& upstream_reusable) {
-  auto& res = rp.get();
-  const bool upstream_keep_alive = rp.keep_alive();
-  // A body delimited only by the upstream closing its connection can reach the client
-  // only the same way.
-  const bool delimited = rp.is_done() || rp.chunked() || rp.content_length().has_value();
-  const bool keep_alive = delimited && exchange.parser->keep_alive() && !worker_.draining();
-
-  strip_hop_by_hop(res);
-  add_common_headers(exchange, res);
-  res.keep_alive(keep_alive);
-
-  http::response_serializer<http::buffer_body> sr{res};
-  std::optional<RelayBuffers::Handle> chunk;
-  do {
-    if (!rp.is_done()) {
-      if (!chunk) chunk.emplace(worker_.relay_buffers().take());
-      res.body().data = chunk->data();
-      res.body().size = chunk->size();
-      upstream.expires_after(policy().config().upstream.request_timeout);
-      auto [ec, n] = co_await http::async_read_some(upstream, upstream_buffer, rp, use_nothrow);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) co_return false;  // the head is out: all we can do is close
-      res.body().size = chunk->size() - res.body().size;
-      res.body().data = res.body().size ? chunk->data() : nullptr;  // see relay_request_body
-      res.body().more = !rp.is_done();
-    } else {
-      res.body().data = nullptr;
-      res.body().size = 0;
-      res.body().more = false;
+// Status line and fields for the client: the upstream's, less hop-by-hop fields and the
+// fields the gateway sets itself, plus the gateway's.
+void HttpConnection::write_client_response_head(Exchange& exchange,
+                                                const http::response_header<>& res,
+                                                bool keep_alive, std::string& out) {
+  HeadWriter head(out);
+  head.status_line(res.result_int(), res.reason());
+  const HopByHopFilter hop_by_hop(res);
+  for (const auto& field : res) {
+    if (hop_by_hop.drops(field)) continue;
+    const std::string_view name = field.name_string();
+    if (beast::iequals(name, "X-Request-ID")) continue;
+    if (exchange.decided && (name.size() > 12 && beast::iequals(name.substr(0, 12), "X-RateLimit-"))) {
+      continue;
     }
-    stream_.expires_after(policy().config().upstream.request_timeout);
-    auto [wec, wn] = co_await http::async_write(stream_, sr, use_nothrow);
-    if (wec == http::error::need_buffer) wec = {};
-    if (wec) co_return false;
-  } while (!rp.is_done() || !sr.is_done());
+    head.field(name, field.value());
+  }
+  write_gateway_fields(exchange, head);
+  write_connection_field(exchange, head, keep_alive);
+  head.end();
+}
 
-  upstream_reusable = upstream_keep_alive && upstream_buffer.size() == 0;
-  co_return keep_alive;
+// Streams one message: `head` (already written for the other side) goes out with the first
+// piece of body, then the body as the parser yields it from `in`, through a relay buffer
+// (a 50 MB upload is never held whole). A chunked body is re-chunked as it is relayed.
+template <class Parser>
+net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
+    beast::tcp_stream& in, beast::flat_buffer& in_buffer, Parser& parser,
+    std::chrono::milliseconds read_timeout, beast::tcp_stream& out,
+    std::chrono::milliseconds write_timeout, bool chunked, const std::string& head) {
+  static constexpr std::string_view kCrlf = "\r\n";
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
+  auto& body = parser.get().body();
+  std::optional<RelayBuffers::Handle> chunk;
+  bool head_sent = false;
+  for (;;) {
+    std::size_t bytes = 0;
+    if (!parser.is_done()) {
+      if (!chunk) chunk.emplace(worker_.relay_buffers().take());
+      body.data = chunk->data();
+      body.size = chunk->size();
+      in.expires_after(read_timeout);
+      // read_some: relay what has arrived instead of waiting for a full buffer.
+      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, use_nothrow);
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return RelayResult{.read_error = ec};
+      bytes = chunk->size() - body.size;
+    }
+    const bool last = parser.is_done();
+    if (bytes == 0 && !last) continue;
+
+    char size_line[20];
+    std::array<net::const_buffer, 5> buffers{};
+    std::size_t count = 0;
+    if (!head_sent) buffers[count++] = net::buffer(head);
+    if (bytes > 0) {
+      if (chunked) {
+        auto [end, ec] = std::to_chars(size_line, size_line + 16, bytes, 16);
+        (void)ec;
+        end[0] = '\r';
+        end[1] = '\n';
+        buffers[count++] = net::buffer(size_line, static_cast<std::size_t>(end + 2 - size_line));
+      }
+      buffers[count++] = net::buffer(chunk->data(), bytes);
+      if (chunked) buffers[count++] = net::buffer(kCrlf);
+    }
+    if (last && chunked) buffers[count++] = net::buffer(kLastChunk);
+    if (count > 0) {
+      out.expires_after(write_timeout);
+      auto [ec, n] = co_await net::async_write(out, buffers, use_nothrow);
+      if (ec) co_return RelayResult{.write_error = ec};
+    }
+    head_sent = true;
+    if (last) co_return RelayResult{};
+  }
 }
 
 }  // namespace gw::proxy

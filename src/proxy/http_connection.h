@@ -12,6 +12,7 @@
 #include "policy/policy.h"
 #include "proxy/beast.h"
 #include "proxy/caller.h"
+#include "proxy/head_writer.h"
 #include "store/counter_store.h"
 
 namespace gw::proxy {
@@ -32,7 +33,6 @@ class HttpConnection {
 
  private:
   using RequestParser = http::request_parser<http::buffer_body>;
-  using StringResponse = http::response<http::string_body>;
 
   // What one request carries through its handling.
   struct Exchange {
@@ -48,29 +48,37 @@ class HttpConnection {
     bool decided = false;  // limits/decision hold a real decision (headers are due)
   };
 
+  // What relaying one message came to: a failure reading its source or writing it on.
+  struct RelayResult {
+    beast::error_code read_error;
+    beast::error_code write_error;
+  };
+
   net::awaitable<bool> wait_for_request();
   net::awaitable<bool> handle(RequestParser& parser);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
   net::awaitable<bool> forward(Exchange& exchange);
-  net::awaitable<bool> relay_request_body(Exchange& exchange, beast::tcp_stream& upstream,
-                                          http::request_serializer<http::buffer_body>& sr,
-                                          bool& client_failed);
-  net::awaitable<bool> relay_response(Exchange& exchange, beast::tcp_stream& upstream,
-                                      beast::flat_buffer& upstream_buffer,
-                                      http::response_parser<http::buffer_body>& rp,
-                                      bool& upstream_reusable);
+  void write_upstream_request_head(Exchange& exchange, std::string& out);
+  void write_client_response_head(Exchange& exchange, const http::response_header<>& res,
+                                  bool keep_alive, std::string& out);
+  template <class Parser>
+  net::awaitable<RelayResult> relay_message(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+                                            Parser& parser, std::chrono::milliseconds read_timeout,
+                                            beast::tcp_stream& out,
+                                            std::chrono::milliseconds write_timeout, bool chunked,
+                                            const std::string& head);
 
-  // Writes a generated response (errors, 429, status answers); returns keep-alive.
-  net::awaitable<bool> respond(Exchange& exchange, StringResponse response);
+  // Answers of the gateway's own, in the Kallglot error shape; each returns keep-alive.
+  net::awaitable<bool> respond(Exchange& exchange, http::status status,
+                               std::string_view json_body,
+                               std::optional<std::int64_t> retry_after = std::nullopt);
   net::awaitable<bool> respond_error(Exchange& exchange, http::status status,
                                      std::string_view type, std::string_view code,
                                      std::string_view message);
+  net::awaitable<bool> respond_too_many_requests(Exchange& exchange);
   net::awaitable<bool> respond_upstream_failure(Exchange& exchange, bool timeout);
-  StringResponse error_response(Exchange& exchange, http::status status, std::string_view type,
-                                std::string_view code, std::string_view message,
-                                std::optional<std::int64_t> retry_after = std::nullopt);
-  StringResponse too_many_requests(Exchange& exchange);
-  void add_common_headers(Exchange& exchange, http::fields& fields);
+  void write_gateway_fields(Exchange& exchange, HeadWriter& head);
+  void write_connection_field(Exchange& exchange, HeadWriter& head, bool keep_alive);
   net::awaitable<bool> discard_request_body(Exchange& exchange);
 
   const policy::Policy& policy() const { return *policy_; }
@@ -82,6 +90,7 @@ class HttpConnection {
   std::string client_ip_;
   std::shared_ptr<const policy::Policy> policy_;
   std::uint64_t policy_version_ = 0;
+  std::string head_;  // the message head being written; reused across requests
   bool idle_ = false;
 };
 

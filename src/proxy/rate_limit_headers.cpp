@@ -9,9 +9,7 @@
 namespace gw::proxy {
 namespace {
 
-namespace http = boost::beast::http;
-
-// Formats into a small stack buffer; the fields copy the bytes.
+// Formats into a small stack buffer (for the IETF fields, built as strings first).
 class Number {
  public:
   explicit Number(std::int64_t v) noexcept {
@@ -52,17 +50,17 @@ std::int64_t retry_after_seconds(const limiter::Decision& decision) noexcept {
   return std::max<std::int64_t>(seconds, 1);
 }
 
-void add_rate_limit_headers(http::fields& out, std::span<const store::LimitRef> limits,
+void add_rate_limit_headers(HeadWriter& out, std::span<const store::LimitRef> limits,
                             std::span<const limiter::Decision> decisions, bool admitted,
                             std::int64_t now_unix_s, RateLimitHeaderOptions options) {
   const std::size_t shown = limiter::most_constraining(decisions, admitted);
   const limiter::Decision& d = decisions[shown];
   if (options.x_ratelimit) {
-    out.set("X-RateLimit-Limit", Number(d.limit).view());
-    out.set("X-RateLimit-Remaining", Number(d.remaining).view());
-    out.set("X-RateLimit-Reset", Number(d.reset_unix_s).view());
-    out.set("X-RateLimit-Used", Number(d.used).view());
-    out.set("X-RateLimit-Resource", limits[shown].name);
+    out.field("X-RateLimit-Limit", d.limit);
+    out.field("X-RateLimit-Remaining", d.remaining);
+    out.field("X-RateLimit-Reset", d.reset_unix_s);
+    out.field("X-RateLimit-Used", d.used);
+    out.field("X-RateLimit-Resource", limits[shown].name);
   }
   if (options.ietf) {
     std::string policy;
@@ -75,8 +73,8 @@ void add_rate_limit_headers(http::fields& out, std::span<const store::LimitRef> 
       append_param(state, "r", decisions[i].remaining);
       append_param(state, "t", std::max<std::int64_t>(decisions[i].reset_unix_s - now_unix_s, 0));
     }
-    out.set("RateLimit-Policy", policy);
-    out.set("RateLimit", state);
+    out.field("RateLimit-Policy", policy);
+    out.field("RateLimit", state);
   }
 }
 

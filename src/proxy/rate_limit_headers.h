@@ -1,15 +1,14 @@
 // The rate-limit fields of a response (SPEC §4): X-RateLimit-Limit/-Remaining/-Reset/-Used/
 // -Resource for the most constraining limit, and optionally the IETF httpapi draft's
 // RateLimit-Policy and RateLimit fields for every limit. Numbers are formatted with
-// std::to_chars; no allocation beyond the fields' own storage.
+// std::to_chars straight into the response head.
 #pragma once
 
 #include <cstdint>
 #include <span>
 
-#include <boost/beast/http/fields.hpp>
-
 #include "limiter/limit.h"
+#include "proxy/head_writer.h"
 #include "store/counter_store.h"
 
 namespace gw::proxy {
@@ -21,7 +20,7 @@ struct RateLimitHeaderOptions {
 
 // REQUIRES: limits.size() == decisions.size() > 0.
 // `now_unix_s` gives the IETF `t` (seconds until reset).
-void add_rate_limit_headers(boost::beast::http::fields& out,
+void add_rate_limit_headers(HeadWriter& out,
                             std::span<const store::LimitRef> limits,
                             std::span<const limiter::Decision> decisions, bool admitted,
                             std::int64_t now_unix_s, RateLimitHeaderOptions options);
