@@ -1,14 +1,14 @@
 #include "app/demo.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <random>
 #include <thread>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/json/object.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "app/gateway_app.h"
 #include "app/mock_upstream.h"
@@ -68,7 +68,9 @@ int run_demo(std::uint16_t port, std::uint16_t admin_port) {
         lines += fmt::format("  {:<11} account {:<16} key {}\n", plan, account_id, live->key);
       }
       auto test_key = gateway.accounts().create_key("demo_free", store::KeyEnvironment::test);
-      if (test_key) lines += fmt::format("  {:<11} account {:<16} key {}\n", "test (free)", "demo_free", test_key->key);
+      if (test_key)
+        lines += fmt::format("  {:<11} account {:<16} key {}\n", "test (free)", "demo_free",
+                             test_key->key);
 
       std::printf(
           "kallglot-gateway demo\n"
@@ -77,9 +79,11 @@ int run_demo(std::uint16_t port, std::uint16_t admin_port) {
           "Demo accounts and API keys:\n%s\n"
           "Try it: the free plan allows 60 requests a minute, so the 61st is refused (429):\n"
           "  for i in $(seq 1 61); do curl -s -o /dev/null -w '%%{http_code}\\n' \\\n"
-          "    -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/sessions/demo; done | sort | uniq -c\n\n"
+          "    -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/sessions/demo; done | sort | "
+          "uniq -c\n\n"
           "  curl -i -H 'Authorization: Bearer %s' http://127.0.0.1:%u/v1/rate_limits\n"
-          "  curl -s -H 'Authorization: Bearer %s' http://127.0.0.1:%u/admin/v1/accounts/demo_free/usage\n\n"
+          "  curl -s -H 'Authorization: Bearer %s' "
+          "http://127.0.0.1:%u/admin/v1/accounts/demo_free/usage\n\n"
           "Press Ctrl-C to stop.\n",
           gateway.port(), *upstream_port, gateway.admin_port(), admin_token.c_str(), lines.c_str(),
           free_key.c_str(), gateway.port(), free_key.c_str(), gateway.port(), admin_token.c_str(),

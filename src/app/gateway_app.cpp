@@ -1,15 +1,14 @@
 #include "app/gateway_app.h"
 
 #include <sched.h>
-
-#include <cstdlib>
-#include <optional>
-#include <thread>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
+#include <cstdlib>
+#include <optional>
+#include <thread>
 
 #include "admin/admin_server.h"
 #include "config/config_loader.h"
@@ -98,16 +97,19 @@ struct GatewayApp::Impl {
     }
     auto loaded = config::load_config_file(options.config_path);
     if (!loaded) {
-      for (const auto& error : loaded.error()) spdlog::error("reload rejected: {}", error.to_string());
+      for (const auto& error : loaded.error())
+        spdlog::error("reload rejected: {}", error.to_string());
       spdlog::error("reload rejected: keeping the configuration in force");
       metrics.config_reload(false);
       return;
     }
     const auto& next = **loaded;
     if (next.listen.host != config->listen.host || next.listen.port != config->listen.port ||
-        next.admin.listen.port != config->admin.listen.port || next.accounts.path != config->accounts.path ||
+        next.admin.listen.port != config->admin.listen.port ||
+        next.accounts.path != config->accounts.path ||
         next.store.backend != config->store.backend) {
-      spdlog::warn("reload: listen addresses, accounts.path and store.backend change only on restart");
+      spdlog::warn(
+          "reload: listen addresses, accounts.path and store.backend change only on restart");
     }
     config = *loaded;
     policy->publish(std::make_shared<const policy::Policy>(config));
@@ -130,10 +132,12 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
   auto impl = std::make_unique<Impl>(std::move(options), clock, config);
   auto accounts = store::SqliteAccountStore::open(config->accounts.path, clock);
   if (!accounts) {
-    return core::unexpected("accounts.path " + config->accounts.path + ": " + accounts.error().detail);
+    return core::unexpected("accounts.path " + config->accounts.path + ": " +
+                            accounts.error().detail);
   }
   impl->accounts = std::move(*accounts);
-  impl->policy = std::make_unique<policy::PolicySource>(std::make_shared<const policy::Policy>(config));
+  impl->policy =
+      std::make_unique<policy::PolicySource>(std::make_shared<const policy::Policy>(config));
 
   std::string token = impl->options.admin_token;
   if (token.empty()) {
@@ -146,26 +150,25 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
 
   Impl* raw = impl.get();
   impl->admin = std::make_unique<admin::AdminServer>(
-      impl->control,
-      admin::AdminDeps{.accounts = *impl->accounts,
-                       .counters = impl->counters,
-                       .metrics = impl->metrics,
-                       .usage = impl->usage,
-                       .clock = clock,
-                       .policy = [raw] { return raw->policy->current(); },
-                       .admin_token_sha256 = token.empty() ? std::string() : store::sha256_hex(token),
-                       .ready = [raw] { return raw->proxy != nullptr; },
-                       .on_accounts_changed = {}});
+      impl->control, admin::AdminDeps{.accounts = *impl->accounts,
+                                      .counters = impl->counters,
+                                      .metrics = impl->metrics,
+                                      .usage = impl->usage,
+                                      .clock = clock,
+                                      .policy = [raw] { return raw->policy->current(); },
+                                      .admin_token_sha256 =
+                                          token.empty() ? std::string() : store::sha256_hex(token),
+                                      .ready = [raw] { return raw->proxy != nullptr; },
+                                      .on_accounts_changed = {}});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
-  impl->proxy = std::make_unique<proxy::ProxyServer>(
-      proxy::ProxyDeps{.counters = impl->counters,
-                       .accounts = *impl->accounts,
-                       .metrics = impl->metrics,
-                       .usage = impl->usage,
-                       .clock = clock,
-                       .policy = *impl->policy},
-      threads);
+  impl->proxy = std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->counters,
+                                                                      .accounts = *impl->accounts,
+                                                                      .metrics = impl->metrics,
+                                                                      .usage = impl->usage,
+                                                                      .clock = clock,
+                                                                      .policy = *impl->policy},
+                                                     threads);
   return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(impl)));
 }
 

@@ -17,9 +17,9 @@
 namespace gw::app {
 
 struct GatewayOptions {
-  std::string config_path;   // reloaded on SIGHUP; empty: nothing to reload (demo)
-  std::string admin_token;   // overrides admin.token_env when not empty (demo)
-  std::size_t threads = 0;   // 0: one worker per core
+  std::string config_path;  // reloaded on SIGHUP; empty: nothing to reload (demo)
+  std::string admin_token;  // overrides admin.token_env when not empty (demo)
+  std::size_t threads = 0;  // 0: one worker per core
 };
 
 class GatewayApp {

@@ -1,10 +1,10 @@
 // kallglot-gateway: the command line (SPEC §2). The only place that reads argv.
-#include <cstdio>
-#include <string>
-
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <string>
 
 #include "app/demo.h"
 #include "app/gateway_app.h"
@@ -16,10 +16,12 @@ namespace {
 int serve(const std::string& config_path) {
   auto config = gw::config::load_config_file(config_path);
   if (!config) {
-    for (const auto& error : config.error()) std::fprintf(stderr, "%s\n", error.to_string().c_str());
+    for (const auto& error : config.error())
+      std::fprintf(stderr, "%s\n", error.to_string().c_str());
     return 2;
   }
-  auto app = gw::app::GatewayApp::create(*config, {.config_path = config_path}, gw::core::real_clock());
+  auto app =
+      gw::app::GatewayApp::create(*config, {.config_path = config_path}, gw::core::real_clock());
   if (!app) {
     spdlog::error("{}", app.error());
     return 1;
@@ -47,7 +49,8 @@ int main(int argc, char** argv) {
 
   std::uint16_t demo_port = 8080;
   std::uint16_t demo_admin_port = 9090;
-  auto* demo_cmd = cli.add_subcommand("demo", "Run the gateway with a mock Kallglot API and demo accounts");
+  auto* demo_cmd =
+      cli.add_subcommand("demo", "Run the gateway with a mock Kallglot API and demo accounts");
   demo_cmd->add_option("--port", demo_port, "Public port")->capture_default_str();
   demo_cmd->add_option("--admin-port", demo_admin_port, "Admin port")->capture_default_str();
 

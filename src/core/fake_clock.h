@@ -12,7 +12,9 @@ class FakeClock final : public Clock {
  public:
   explicit FakeClock(UnixNanos start = UnixNanos{0}) : now_(start.count()) {}
 
-  UnixNanos now() const noexcept override { return UnixNanos{now_.load(std::memory_order_relaxed)}; }
+  UnixNanos now() const noexcept override {
+    return UnixNanos{now_.load(std::memory_order_relaxed)};
+  }
   void set(UnixNanos t) noexcept { now_.store(t.count(), std::memory_order_relaxed); }
   void advance(UnixNanos d) noexcept { now_.fetch_add(d.count(), std::memory_order_relaxed); }
 

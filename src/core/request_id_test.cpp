@@ -1,8 +1,8 @@
 #include "core/request_id.h"
 
-#include <set>
-
 #include <gtest/gtest.h>
+
+#include <set>
 
 namespace gw::core {
 namespace {

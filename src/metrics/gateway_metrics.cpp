@@ -1,5 +1,11 @@
 #include "metrics/gateway_metrics.h"
 
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -8,21 +14,19 @@
 #include <string>
 #include <tuple>
 
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-#include <prometheus/text_serializer.h>
-
 namespace gw::metrics {
 namespace {
 
 const char* result_label(DecisionResult r) {
   switch (r) {
-    case DecisionResult::allowed: return "allowed";
-    case DecisionResult::denied: return "denied";
-    case DecisionResult::shadow_denied: return "shadow_denied";
-    case DecisionResult::degraded: return "degraded";
+    case DecisionResult::allowed:
+      return "allowed";
+    case DecisionResult::denied:
+      return "denied";
+    case DecisionResult::shadow_denied:
+      return "shadow_denied";
+    case DecisionResult::degraded:
+      return "degraded";
   }
   return "unknown";
 }
@@ -34,8 +38,8 @@ const char* status_class(int status) {
 }
 
 prometheus::Histogram::BucketBoundaries latency_buckets() {
-  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025,
-          0.005,   0.01,     0.025,   0.05,   0.1,     0.25,   0.5,   1.0,   2.5, 5.0, 10.0};
+  return {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+          0.025,   0.05,     0.1,     0.25,   0.5,     1.0,    2.5,   5.0,    10.0};
 }
 
 }  // namespace
@@ -76,23 +80,21 @@ struct GatewayMetrics::Impl {
           .Help("Time to take a rate-limit decision (store round trip included)")
           .Register(*registry)
           .Add({}, latency_buckets());
-  prometheus::Counter& store_errors =
-      prometheus::BuildCounter()
-          .Name("kallglot_gateway_store_errors_total")
-          .Help("Counter store failures")
-          .Register(*registry)
-          .Add({});
+  prometheus::Counter& store_errors = prometheus::BuildCounter()
+                                          .Name("kallglot_gateway_store_errors_total")
+                                          .Help("Counter store failures")
+                                          .Register(*registry)
+                                          .Add({});
   prometheus::Family<prometheus::Counter>& reloads =
       prometheus::BuildCounter()
           .Name("kallglot_gateway_config_reloads_total")
           .Help("Configuration reloads by result")
           .Register(*registry);
-  prometheus::Gauge& connections =
-      prometheus::BuildGauge()
-          .Name("kallglot_gateway_open_connections")
-          .Help("Open downstream HTTP connections")
-          .Register(*registry)
-          .Add({});
+  prometheus::Gauge& connections = prometheus::BuildGauge()
+                                       .Name("kallglot_gateway_open_connections")
+                                       .Help("Open downstream HTTP connections")
+                                       .Register(*registry)
+                                       .Add({});
 
   // Family::Add locks the family and hashes the labels. The request path looks its series
   // up in a per-thread map instead (no lock, no allocation once warm); only a miss takes
@@ -107,9 +109,10 @@ struct GatewayMetrics::Impl {
     const auto probe = std::make_tuple(id, plan, group, result);
     if (auto it = cache.find(probe); it != cache.end()) return *it->second;
     std::lock_guard lock(family_mutex);
-    auto& series = decisions.Add({{"plan", std::string(plan)},
-                                  {"group", group.empty() ? std::string("none") : std::string(group)},
-                                  {"result", result_label(result)}});
+    auto& series =
+        decisions.Add({{"plan", std::string(plan)},
+                       {"group", group.empty() ? std::string("none") : std::string(group)},
+                       {"result", result_label(result)}});
     cache.emplace(SeriesKey{id, plan, group, result}, &series);
     return series;
   }

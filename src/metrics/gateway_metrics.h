@@ -21,7 +21,7 @@ class GatewayMetrics {
   // One rate-limit decision. `group` is empty for requests in no group.
   void decision(std::string_view plan, std::string_view group, DecisionResult result);
   void rejected_429(std::string_view code);
-  void unauthenticated();                               // 401 answers
+  void unauthenticated();                              // 401 answers
   void upstream_response(int status, double seconds);  // status 0: no response (502/504)
   void decision_latency(double seconds);
   void store_error();

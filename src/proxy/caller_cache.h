@@ -7,14 +7,13 @@
 // Thread-safety: none; each worker thread owns one.
 #pragma once
 
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include "core/clock.h"
 #include "core/result.h"

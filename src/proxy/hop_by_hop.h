@@ -1,10 +1,9 @@
 // Hop-by-hop header handling (RFC 9110 §7.6.1): what a proxy must not forward.
 #pragma once
 
+#include <boost/beast/http/fields.hpp>
 #include <string>
 #include <vector>
-
-#include <boost/beast/http/fields.hpp>
 
 namespace gw::proxy {
 

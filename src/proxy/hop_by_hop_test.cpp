@@ -1,9 +1,9 @@
 #include "proxy/hop_by_hop.h"
 
+#include <gtest/gtest.h>
+
 #include <set>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace gw::proxy {
 namespace {

@@ -1,13 +1,13 @@
 #include "proxy/http_connection.h"
 
-#include <array>
-#include <charconv>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
+#include <array>
 #include <boost/beast/websocket/rfc6455.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <charconv>
 
 #include "core/api_error.h"
 #include "core/request_id.h"
@@ -105,8 +105,8 @@ net::awaitable<void> HttpConnection::run() {
       if (ec == http::error::header_limit) {
         Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::request_header_fields_too_large,
-                             "invalid_request_error", "request_header_too_large",
-                             "Request header fields too large.");
+                               "invalid_request_error", "request_header_too_large",
+                               "Request header fields too large.");
       } else if (ec == http::error::body_limit) {  // a declared Content-Length over the limit
         Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
@@ -144,10 +144,10 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   Exchange exchange;
   exchange.parser = &parser;
   exchange.now = deps.clock.now();
-  exchange.client_ip = client_ip_;
   refresh_policy();
 
-  if (auto it = req.find("X-Request-ID"); it != req.end() && core::is_acceptable_request_id(it->value())) {
+  if (auto it = req.find("X-Request-ID");
+      it != req.end() && core::is_acceptable_request_id(it->value())) {
     exchange.request_id = std::string(it->value());
   } else {
     exchange.request_id = core::generate_request_id();
@@ -155,9 +155,8 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
 
   const auto& config = policy().config();
   if (auto length = parser.content_length(); length && *length > config.http.max_body_bytes) {
-    co_await respond_error(exchange, http::status::payload_too_large,
-                                              "invalid_request_error", "request_too_large",
-                                              "Request body too large.");
+    co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
+                           "request_too_large", "Request body too large.");
     co_return false;
   }
 
@@ -177,9 +176,9 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       policy().match_session_route(method, path, &session_id) == policy::SessionRoute::stream) {
     // The WebSocket relay is the seam for session streams (a later issue): until then the
     // gateway refuses upgrades rather than relaying them unlimited.
-    co_await respond_error(exchange, http::status::not_implemented,
-                                              "api_error", "streams_not_supported",
-                                              "Session streams are not served by this gateway yet.");
+    co_await respond_error(exchange, http::status::not_implemented, "api_error",
+                           "streams_not_supported",
+                           "Session streams are not served by this gateway yet.");
     co_return false;
   }
 
@@ -191,9 +190,9 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       spdlog::error("account store unavailable: {}", found.error());
       deps.metrics.store_error();
       co_await discard_request_body(exchange);
-      co_await respond_error(exchange, http::status::service_unavailable,
-                                                "api_error", "rate_limiter_unavailable",
-                                                "The rate limiter is unavailable. Retry later.");
+      co_await respond_error(exchange, http::status::service_unavailable, "api_error",
+                             "rate_limiter_unavailable",
+                             "The rate limiter is unavailable. Retry later.");
       co_return false;
     }
     exchange.caller = std::move(*found);
@@ -209,7 +208,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
                     : "Invalid API key provided.";
     const bool kept = co_await respond_error(exchange, http::status::unauthorized,
                                              "authentication_error", "invalid_api_key", message);
-    co_return keep && kept;
+    co_return keep&& kept;
   }
 
   // 2. Self-service status: answered here, never counted, never forwarded.
@@ -219,15 +218,15 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
 
   // 3. The decision: plan-wide limit and the route's group, all or nothing.
   exchange.group = policy().match_group(method, path);
-  const std::size_t count =
-      policy().limits_for(exchange.caller->limits, exchange.group,
-                          std::span<store::LimitRef, store::kMaxLimitsPerCheck>(exchange.limit_storage));
+  const std::size_t count = policy().limits_for(
+      exchange.caller->limits, exchange.group,
+      std::span<store::LimitRef, store::kMaxLimitsPerCheck>(exchange.limit_storage));
   exchange.limits = {exchange.limit_storage.data(), count};
   const std::string_view group_name =
       exchange.group ? std::string_view(policy().group_name(*exchange.group)) : std::string_view();
-  const std::string_view usage_subject =
-      exchange.caller->anonymous ? std::string_view(exchange.caller->subject)
-                                 : std::string_view(exchange.caller->account_id);
+  const std::string_view usage_subject = exchange.caller->anonymous
+                                             ? std::string_view(exchange.caller->subject)
+                                             : std::string_view(exchange.caller->account_id);
 
   if (count > 0) {
     const auto started = std::chrono::steady_clock::now();
@@ -243,9 +242,9 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       spdlog::warn("counter store error: {}", outcome.error().detail);
       if (config.store.on_failure == config::OnStoreFailure::fail_closed) {
         co_await discard_request_body(exchange);
-        co_await respond_error(exchange, http::status::service_unavailable,
-                                                  "api_error", "rate_limiter_unavailable",
-                                                  "The rate limiter is unavailable. Retry later.");
+        co_await respond_error(exchange, http::status::service_unavailable, "api_error",
+                               "rate_limiter_unavailable",
+                               "The rate limiter is unavailable. Retry later.");
         co_return false;
       }
       // fail_open (and `local` until a remote store exists): admit, counted as degraded.
@@ -270,7 +269,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     deps.metrics.rejected_429("rate_limit_exceeded");
     const bool keep = co_await discard_request_body(exchange);
     const bool kept = co_await respond_too_many_requests(exchange);
-    co_return keep && kept;
+    co_return keep&& kept;
   }
 
   // 4. Forward and relay.
@@ -295,21 +294,21 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
         deps.counters, store::CheckRequest{caller.subject, {storage.data(), count}, 1},
         exchange.now, /*peek=*/true);
     if (!outcome) {
-      co_await respond_error(exchange, http::status::service_unavailable,
-                                                "api_error", "rate_limiter_unavailable",
-                                                "The rate limiter is unavailable. Retry later.");
+      co_await respond_error(exchange, http::status::service_unavailable, "api_error",
+                             "rate_limiter_unavailable",
+                             "The rate limiter is unavailable. Retry later.");
       co_return false;
     }
     for (std::size_t i = 0; i < outcome->count; ++i) {
       const auto& d = outcome->decisions[i];
       // A peek shows each counter as it is: nothing was charged.
-      boost::json::object entry{{"limit", d.limit},
-                                {"remaining", d.remaining},
-                                {"used", d.used},
-                                {"reset", d.reset_unix_s},
-                                {"window_seconds", std::chrono::duration_cast<std::chrono::seconds>(
-                                                       storage[i].spec.window)
-                                                       .count()}};
+      boost::json::object entry{
+          {"limit", d.limit},
+          {"remaining", d.remaining},
+          {"used", d.used},
+          {"reset", d.reset_unix_s},
+          {"window_seconds",
+           std::chrono::duration_cast<std::chrono::seconds>(storage[i].spec.window).count()}};
       limits[storage[i].name] = std::move(entry);
     }
   }
@@ -317,13 +316,14 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
   boost::json::object body{
       {"object", "rate_limits"},
       {"plan", caller.plan_name},
-      {"environment", caller.anonymous ? "anonymous"
+      {"environment", caller.anonymous                                    ? "anonymous"
                       : caller.environment == store::KeyEnvironment::test ? "test"
                                                                           : "live"},
       {"limits", std::move(limits)},
       {"concurrent_sessions",
-       {{"limit", caller.limits.concurrent_sessions ? boost::json::value(*caller.limits.concurrent_sessions)
-                                                    : boost::json::value(nullptr)},
+       {{"limit", caller.limits.concurrent_sessions
+                      ? boost::json::value(*caller.limits.concurrent_sessions)
+                      : boost::json::value(nullptr)},
         {"active", 0}}},
       {"websocket",
        {{"messages_per_second", caller.limits.ws_messages_per_second},
@@ -337,10 +337,9 @@ net::awaitable<bool> HttpConnection::respond_too_many_requests(Exchange& exchang
   const std::size_t shown = limiter::most_constraining(view, /*admitted=*/false);
   const limiter::Decision& d = view[shown];
   const std::int64_t retry = retry_after_seconds(d);
-  const std::string message =
-      fmt::format("Rate limit exceeded for {} ({} {}). Retry after {} second{}.",
-                  exchange.limits[shown].name, d.limit, window_phrase(exchange.limits[shown].spec),
-                  retry, retry == 1 ? "" : "s");
+  const std::string message = fmt::format(
+      "Rate limit exceeded for {} ({} {}). Retry after {} second{}.", exchange.limits[shown].name,
+      d.limit, window_phrase(exchange.limits[shown].spec), retry, retry == 1 ? "" : "s");
   std::string body;
   core::append_json(core::ApiError{.type = "rate_limit_error",
                                    .code = "rate_limit_exceeded",
@@ -357,18 +356,18 @@ net::awaitable<bool> HttpConnection::respond_error(Exchange& exchange, http::sta
                                                    std::string_view type, std::string_view code,
                                                    std::string_view message) {
   std::string body;
-  core::append_json(core::ApiError{.type = type,
-                                   .code = code,
-                                   .message = message,
-                                   .request_id = exchange.request_id},
-                    body);
+  core::append_json(
+      core::ApiError{
+          .type = type, .code = code, .message = message, .request_id = exchange.request_id},
+      body);
   co_return co_await respond(exchange, status, body);
 }
 
 net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange, bool timeout) {
   if (timeout) {
     co_return co_await respond_error(exchange, http::status::gateway_timeout, "api_error",
-                                     "upstream_timeout", "The upstream API did not answer in time.");
+                                     "upstream_timeout",
+                                     "The upstream API did not answer in time.");
   }
   co_return co_await respond_error(exchange, http::status::bad_gateway, "api_error",
                                    "upstream_unavailable", "The upstream API is unavailable.");
@@ -379,9 +378,10 @@ void HttpConnection::write_gateway_fields(Exchange& exchange, HeadWriter& head) 
   head.field("X-Request-ID", exchange.request_id);
   if (exchange.decided && !exchange.limits.empty()) {
     const auto& config = policy().config();
-    add_rate_limit_headers(head, exchange.limits, exchange.decision.view(),
-                           exchange.decision.admitted, core::to_unix_seconds(exchange.now),
-                           {.x_ratelimit = config.x_ratelimit_headers, .ietf = config.ietf_headers});
+    add_rate_limit_headers(
+        head, exchange.limits, exchange.decision.view(), exchange.decision.admitted,
+        core::to_unix_seconds(exchange.now),
+        {.x_ratelimit = config.x_ratelimit_headers, .ietf = config.ietf_headers});
   }
 }
 
@@ -458,16 +458,16 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       const bool timeout = lease.error() == UpstreamErrc::timeout;
       const bool keep = co_await discard_request_body(exchange);
       const bool kept = co_await respond_upstream_failure(exchange, timeout);
-      co_return keep && kept;
+      co_return keep&& kept;
     }
     UpstreamConnection& upstream = *lease->connection;
 
     // The request: its head as the upstream should see it, then its body as it arrives.
     head_.clear();
     write_upstream_request_head(exchange, head_);
-    const RelayResult sent = co_await relay_message(
-        stream_, buffer_, parser, config.http.idle_timeout, upstream.stream,
-        config.upstream.request_timeout, req.chunked(), head_);
+    const RelayResult sent =
+        co_await relay_message(stream_, buffer_, parser, config.http.idle_timeout, upstream.stream,
+                               config.upstream.request_timeout, req.chunked(), head_);
     if (sent.read_error) {
       if (sent.read_error == http::error::body_limit) {
         co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
@@ -554,8 +554,8 @@ void HttpConnection::write_upstream_request_head(Exchange& exchange, std::string
 // Status line and fields for the client: the upstream's, less hop-by-hop fields and the
 // fields the gateway sets itself, plus the gateway's.
 void HttpConnection::write_client_response_head(Exchange& exchange,
-                                                const http::response_header<>& res,
-                                                bool keep_alive, std::string& out) {
+                                                const http::response_header<>& res, bool keep_alive,
+                                                std::string& out) {
   HeadWriter head(out);
   head.status_line(res.result_int(), res.reason());
   const HopByHopFilter hop_by_hop(res);
@@ -563,7 +563,8 @@ void HttpConnection::write_client_response_head(Exchange& exchange,
     if (hop_by_hop.drops(field)) continue;
     const std::string_view name = field.name_string();
     if (beast::iequals(name, "X-Request-ID")) continue;
-    if (exchange.decided && (name.size() > 12 && beast::iequals(name.substr(0, 12), "X-RateLimit-"))) {
+    if (exchange.decided &&
+        (name.size() > 12 && beast::iequals(name.substr(0, 12), "X-RateLimit-"))) {
       continue;
     }
     head.field(name, field.value());

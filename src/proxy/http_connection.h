@@ -38,7 +38,6 @@ class HttpConnection {
   struct Exchange {
     RequestParser* parser = nullptr;
     std::string request_id;
-    std::string client_ip;
     core::UnixNanos now{};
     std::shared_ptr<const Caller> caller;
     std::optional<std::size_t> group;
@@ -69,12 +68,10 @@ class HttpConnection {
                                             const std::string& head);
 
   // Answers of the gateway's own, in the Kallglot error shape; each returns keep-alive.
-  net::awaitable<bool> respond(Exchange& exchange, http::status status,
-                               std::string_view json_body,
+  net::awaitable<bool> respond(Exchange& exchange, http::status status, std::string_view json_body,
                                std::optional<std::int64_t> retry_after = std::nullopt);
-  net::awaitable<bool> respond_error(Exchange& exchange, http::status status,
-                                     std::string_view type, std::string_view code,
-                                     std::string_view message);
+  net::awaitable<bool> respond_error(Exchange& exchange, http::status status, std::string_view type,
+                                     std::string_view code, std::string_view message);
   net::awaitable<bool> respond_too_many_requests(Exchange& exchange);
   net::awaitable<bool> respond_upstream_failure(Exchange& exchange, bool timeout);
   void write_gateway_fields(Exchange& exchange, HeadWriter& head);

@@ -1,8 +1,8 @@
 #include "proxy/proxy_server.h"
 
-#include <thread>
-
 #include <spdlog/spdlog.h>
+
+#include <thread>
 
 #include "proxy/worker.h"
 

@@ -20,8 +20,7 @@ struct RateLimitHeaderOptions {
 
 // REQUIRES: limits.size() == decisions.size() > 0.
 // `now_unix_s` gives the IETF `t` (seconds until reset).
-void add_rate_limit_headers(HeadWriter& out,
-                            std::span<const store::LimitRef> limits,
+void add_rate_limit_headers(HeadWriter& out, std::span<const store::LimitRef> limits,
                             std::span<const limiter::Decision> decisions, bool admitted,
                             std::int64_t now_unix_s, RateLimitHeaderOptions options);
 

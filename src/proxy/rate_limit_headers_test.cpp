@@ -1,9 +1,9 @@
 #include "proxy/rate_limit_headers.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace gw::proxy {
 namespace {
@@ -36,7 +36,7 @@ limiter::Decision decision(std::int64_t limit, std::int64_t remaining, std::int6
 
 TEST(RateLimitHeaders, ShowTheLimitWithTheLeastRemaining) {
   const std::array<store::LimitRef, 2> limits{store::LimitRef{"api", {.limit = 60}},
-                                             store::LimitRef{"analysis", {.limit = 15}}};
+                                              store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
   std::string head;
@@ -53,7 +53,7 @@ TEST(RateLimitHeaders, ShowTheLimitWithTheLeastRemaining) {
 
 TEST(RateLimitHeaders, IetfFieldsListEveryPolicy) {
   const std::array<store::LimitRef, 2> limits{store::LimitRef{"api", {.limit = 60}},
-                                             store::LimitRef{"analysis", {.limit = 15}}};
+                                              store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
   std::string head;

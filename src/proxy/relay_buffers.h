@@ -15,7 +15,8 @@ class RelayBuffers {
   // A buffer on loan; it goes back to the pool when the handle dies.
   class Handle {
    public:
-    Handle(RelayBuffers& pool, std::unique_ptr<char[]> data) : pool_(&pool), data_(std::move(data)) {}
+    Handle(RelayBuffers& pool, std::unique_ptr<char[]> data)
+        : pool_(&pool), data_(std::move(data)) {}
     Handle(Handle&&) = default;
     Handle& operator=(Handle&&) = default;
     ~Handle() {

@@ -83,7 +83,8 @@ std::optional<std::string> normalize_target(std::string_view target) {
   }
   const std::size_t query = target.find('?');
   const std::string_view path = target.substr(0, query);
-  const std::string_view rest = query == std::string_view::npos ? std::string_view() : target.substr(query);
+  const std::string_view rest =
+      query == std::string_view::npos ? std::string_view() : target.substr(query);
   if (path.find('%') == std::string_view::npos && path.find("/.") == std::string_view::npos) {
     return std::string(target);
   }

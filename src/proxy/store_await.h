@@ -10,9 +10,10 @@ namespace gw::proxy {
 
 // Runs store.check() (or peek()) and resumes the calling coroutine with its outcome, on
 // the coroutine's executor.
-inline net::awaitable<store::CheckOutcome> async_check(store::CounterStore& store,
-                                                       store::CheckRequest request,  // by value: see respond_error()
-                                                       core::UnixNanos now, bool peek = false) {
+inline net::awaitable<store::CheckOutcome> async_check(
+    store::CounterStore& store,
+    store::CheckRequest request,  // by value: see respond_error()
+    core::UnixNanos now, bool peek = false) {
   if (!peek) {
     if (auto immediate = store.check_immediately(request, now)) co_return std::move(*immediate);
   }

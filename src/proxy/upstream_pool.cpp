@@ -22,8 +22,8 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
 
   if (endpoints_.empty()) {
     tcp::resolver resolver(executor_);
-    auto [ec, results] = co_await resolver.async_resolve(
-        upstream.host, std::to_string(upstream.port), use_nothrow);
+    auto [ec, results] =
+        co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port), use_nothrow);
     if (ec) {
       spdlog::warn("upstream {}: cannot resolve: {}", address_key_, ec.message());
       co_return core::unexpected(UpstreamErrc::unavailable);

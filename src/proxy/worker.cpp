@@ -1,10 +1,9 @@
 #include "proxy/worker.h"
 
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <cerrno>
-
-#include <spdlog/spdlog.h>
 
 #include "proxy/http_connection.h"
 
@@ -56,8 +55,8 @@ net::awaitable<void> Worker::accept_loop() {
       continue;
     }
     auto connection = std::make_shared<HttpConnection>(*this, std::move(socket));
-    net::co_spawn(io_, [connection]() -> net::awaitable<void> { co_await connection->run(); },
-                  net::detached);
+    net::co_spawn(
+        io_, [connection]() -> net::awaitable<void> { co_await connection->run(); }, net::detached);
   }
 }
 
