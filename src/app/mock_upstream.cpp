@@ -31,6 +31,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "core/json_text.h"
+
 namespace gw::app {
 namespace {
 
@@ -176,41 +178,7 @@ struct FillBody {
 // ---------------------------------------------------------------------------------------
 // Small helpers.
 
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        // Bytes >= 0x80 are escaped as Latin-1 code points so the output is always valid
-        // JSON (and valid UTF-8), whatever bytes a client sent in a header.
-        if (u < 0x20 || u >= 0x80) {
-          out += "\\u00";
-          out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
+using core::append_json_string;
 
 template <typename Int>
 void append_int(std::string& out, Int v) {

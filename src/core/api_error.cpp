@@ -2,46 +2,9 @@
 
 #include <charconv>
 
+#include "core/json_text.h"
+
 namespace gw::core {
-namespace {
-
-// JSON string escaping (RFC 8259 §7). Written by hand because error bodies are on the
-// 429 path, which must stay the cheapest path of all.
-void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
 
 void append_json(const ApiError& e, std::string& out) {
   out += R"({"error":{"type":)";
