@@ -5,7 +5,8 @@ ASAN_BUILD_DIR ?= build-asan
 JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 
-.PHONY: all deps build build-asan demo test unit-test asan-test integration-test bench clean
+.PHONY: all deps build build-asan demo test unit-test asan-test integration-test \
+        asan-integration-test bench clean
 
 all: build
 
@@ -32,7 +33,12 @@ asan-test: build-asan
 integration-test: build
 	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
 
-test: unit-test asan-test integration-test
+# The same integration suite against the ASan/UBSan binary: real traffic through the
+# sanitized proxy (any memory error aborts the process and fails its test).
+asan-integration-test: build-asan
+	GW_BINARY=$(abspath $(ASAN_BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
+
+test: unit-test asan-test integration-test asan-integration-test
 
 bench: build
 	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true

@@ -320,6 +320,7 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
                       : caller.environment == store::KeyEnvironment::test ? "test"
                                                                           : "live"},
       {"limits", std::move(limits)},
+      {"active_sessions", 0},  // session slots arrive with the sessions issue
       {"concurrent_sessions",
        {{"limit", caller.limits.concurrent_sessions
                       ? boost::json::value(*caller.limits.concurrent_sessions)
