@@ -4,10 +4,20 @@
 
 #include <boost/json/array.hpp>
 
+#include "core/clock.h"
+
 namespace gw::admin {
 
 std::string_view environment_name(store::KeyEnvironment environment) noexcept {
   return environment == store::KeyEnvironment::test ? "test" : "live";
+}
+
+boost::json::object session_json(const store::SessionRecord& session,
+                                 store::KeyEnvironment environment) {
+  return {{"session_id", session.session_id},
+          {"environment", environment_name(environment)},
+          {"created", core::to_unix_seconds(session.created)},
+          {"lease_expires", core::to_unix_seconds(session.lease_expires)}};
 }
 
 boost::json::object limits_json(const policy::PlanLimits& limits) {

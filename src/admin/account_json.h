@@ -10,6 +10,7 @@
 #include "limiter/limit.h"
 #include "policy/plan.h"
 #include "store/account_store.h"
+#include "store/session_store.h"
 
 namespace gw::admin {
 
@@ -23,6 +24,11 @@ boost::json::object limits_json(const policy::PlanLimits& limits);
 // `effective` is null when the account's plan is no longer in the configuration.
 boost::json::object account_json(const store::Account& account, const policy::PlanLimits* effective,
                                  std::span<const store::ApiKeyRecord> keys);
+
+// {"session_id","environment","created","lease_expires"} of one bound session; times in Unix
+// seconds (rounded down).
+boost::json::object session_json(const store::SessionRecord& session,
+                                 store::KeyEnvironment environment);
 
 // {"key_id","key","environment","account_id"}: the only answer that ever holds a key.
 boost::json::object created_key_json(const store::CreatedKey& created);

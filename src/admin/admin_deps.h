@@ -12,12 +12,15 @@
 #include "policy/policy.h"
 #include "store/account_store.h"
 #include "store/counter_store.h"
+#include "store/session_store.h"
 
 namespace gw::admin {
 
 struct AdminDeps {
   store::AccountStore& accounts;
   store::CounterStore& counters;
+  // Concurrent-session slots: listed and freed by /sessions, counted by /usage.
+  store::SessionStore& sessions;
   metrics::GatewayMetrics& metrics;
   metrics::UsageHistory& usage;
   const core::Clock& clock;

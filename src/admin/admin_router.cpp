@@ -1,10 +1,12 @@
 #include "admin/admin_router.h"
 
 #include <exception>
+#include <memory>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/post.hpp>
+#include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <spdlog/spdlog.h>
 
@@ -118,6 +120,36 @@ std::optional<std::string> unknown_field(const boost::json::object& body,
   return std::nullopt;
 }
 
+// A path segment with its %XX escapes decoded: session ids are the upstream's, so unlike
+// account ids they may hold characters a client has to escape. nullopt: a malformed escape.
+std::optional<std::string> percent_decode(std::string_view segment) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(segment.size());
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] != '%') {
+      out.push_back(segment[i]);
+      continue;
+    }
+    if (i + 2 >= segment.size()) return std::nullopt;
+    const int high = hex(segment[i + 1]);
+    const int low = hex(segment[i + 2]);
+    if (high < 0 || low < 0) return std::nullopt;
+    out.push_back(static_cast<char>(high * 16 + low));
+    i += 2;
+  }
+  return out;
+}
+
+std::string subject_of(std::string_view account_id, store::KeyEnvironment environment) {
+  return std::string(account_id) + ":" + std::string(environment_name(environment));
+}
+
 }  // namespace
 
 AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {
@@ -216,6 +248,11 @@ std::optional<Response> AdminRouter::route_admin(Context& ctx) const {
     if (s.size() == 5 && s[4] == "usage") {
       if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
       if (m == http::verb::get) return get_usage(ctx, id);
+      return method_not_allowed("GET, HEAD", ctx.request_id);
+    }
+    if (s.size() == 5 && s[4] == "sessions") {
+      if (!is_valid_id(id)) return invalid_account_id(ctx.request_id);
+      if (m == http::verb::get) return list_sessions(ctx, id);
       return method_not_allowed("GET, HEAD", ctx.request_id);
     }
     if (s.size() == 6 && s[4] == "sessions" && !s[5].empty()) {
@@ -372,18 +409,125 @@ std::optional<Response> AdminRouter::get_usage(Context& ctx, std::string_view ac
   return std::nullopt;
 }
 
-Response AdminRouter::free_session(Context& ctx, std::string_view account_id,
-                                   std::string_view session_id) const {
+std::optional<Response> AdminRouter::list_sessions(Context& ctx,
+                                                   std::string_view account_id) const {
   auto account = deps_.accounts.get_account(account_id);
   if (!account) return store_failure("get account", account.error(), ctx.request_id);
   if (!account->has_value()) {
     return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
   }
-  // The gateway holds no session slots yet (they arrive with session handling), so no
-  // session can be found to free.
-  const std::string id = is_valid_id(session_id) ? std::string(session_id) : std::string("?");
-  return not_found("No active session " + id + " for account " + std::string(account_id) + ".",
-                   ctx.request_id, "session_not_found");
+  // Live, then test, one after the other: each completion starts the next, so they never
+  // overlap and need no lock, on whatever executor.
+  struct Listing {
+    std::string account_id;
+    std::string request_id;
+    Done done;
+    boost::json::array sessions;
+    boost::json::object active;
+  };
+  auto state = std::make_shared<Listing>(Listing{.account_id = std::string(account_id),
+                                                 .request_id = std::move(ctx.request_id),
+                                                 .done = std::move(ctx.done),
+                                                 .sessions = {},
+                                                 .active = {}});
+  // Adds one subject's listing; the error answer if the store failed.
+  auto add =
+      [state](
+          store::KeyEnvironment environment,
+          store::SessionOutcome<store::SessionStore::Listing>& outcome) -> std::optional<Response> {
+    if (!outcome) {
+      return session_store_failure("list sessions of account " + state->account_id, outcome.error(),
+                                   state->request_id);
+    }
+    for (const store::SessionRecord& session : outcome->sessions) {
+      state->sessions.push_back(session_json(session, environment));
+    }
+    state->active[environment_name(environment)] = outcome->active;
+    return std::nullopt;
+  };
+  store::SessionStore& sessions = deps_.sessions;
+  const core::UnixNanos now = deps_.clock.now();
+  using Outcome = store::SessionOutcome<store::SessionStore::Listing>;
+  sessions.list(subject_of(state->account_id, store::KeyEnvironment::live), now, ctx.executor,
+                [state, add, &sessions, now, executor = ctx.executor](Outcome live) {
+                  if (auto failed = add(store::KeyEnvironment::live, live)) {
+                    return state->done(std::move(*failed));
+                  }
+                  sessions.list(
+                      subject_of(state->account_id, store::KeyEnvironment::test), now, executor,
+                      [state, add](Outcome test) {
+                        if (auto failed = add(store::KeyEnvironment::test, test)) {
+                          return state->done(std::move(*failed));
+                        }
+                        boost::json::object body;
+                        body["account_id"] = state->account_id;
+                        body["sessions"] = std::move(state->sessions);
+                        body["active"] = std::move(state->active);
+                        state->done(json_response(http::status::ok, body, state->request_id));
+                      });
+                });
+  return std::nullopt;
+}
+
+std::optional<Response> AdminRouter::free_session(Context& ctx, std::string_view account_id,
+                                                  std::string_view session_segment) const {
+  auto account = deps_.accounts.get_account(account_id);
+  if (!account) return store_failure("get account", account.error(), ctx.request_id);
+  if (!account->has_value()) {
+    return not_found("No such account: " + std::string(account_id) + ".", ctx.request_id);
+  }
+  const std::string shown = is_valid_id(session_segment) ? std::string(session_segment) : "?";
+  std::string message =
+      "No active session " + shown + " for account " + std::string(account_id) + ".";
+  const auto session_id = percent_decode(session_segment);
+  if (!session_id || session_id->empty()) {
+    return not_found(message, ctx.request_id, "session_not_found");
+  }
+
+  // The live subject first (where sessions normally are), then the test one.
+  struct Freeing {
+    std::string account_id;
+    std::string session_id;
+    std::string shown;  // the id as logs may show it: no control characters from the path
+    std::string request_id;
+    std::string not_found_message;
+    Done done;
+  };
+  auto state = std::make_shared<Freeing>(Freeing{.account_id = std::string(account_id),
+                                                 .session_id = std::move(*session_id),
+                                                 .shown = shown,
+                                                 .request_id = std::move(ctx.request_id),
+                                                 .not_found_message = std::move(message),
+                                                 .done = std::move(ctx.done)});
+  store::SessionStore& sessions = deps_.sessions;
+  auto answer = [state](store::KeyEnvironment environment,
+                        const store::SessionOutcome<bool>& outcome) -> std::optional<Response> {
+    if (!outcome) {
+      return session_store_failure("free session of account " + state->account_id, outcome.error(),
+                                   state->request_id);
+    }
+    if (!*outcome) return std::nullopt;
+    spdlog::info("admin: session {} of account {} ({}) freed (request {})", state->shown,
+                 state->account_id, environment_name(environment), state->request_id);
+    return empty_response(http::status::no_content, state->request_id);
+  };
+  sessions.release(
+      subject_of(state->account_id, store::KeyEnvironment::live), state->session_id, ctx.executor,
+      [state, answer, &sessions, executor = ctx.executor](store::SessionOutcome<bool> live) {
+        if (auto res = answer(store::KeyEnvironment::live, live)) {
+          return state->done(std::move(*res));
+        }
+        sessions.release(subject_of(state->account_id, store::KeyEnvironment::test),
+                         state->session_id, executor,
+                         [state, answer](store::SessionOutcome<bool> test) {
+                           if (auto res = answer(store::KeyEnvironment::test, test)) {
+                             return state->done(std::move(*res));
+                           }
+                           state->done(not_found(state->not_found_message, state->request_id,
+                                                 "session_not_found"));
+                         });
+      });
+  return std::nullopt;
 }
 
 Response AdminRouter::healthz(Context& ctx) const {

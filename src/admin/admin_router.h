@@ -32,7 +32,7 @@ class AdminRouter {
   explicit AdminRouter(AdminDeps deps);
 
   // Answers `request`. `done` runs exactly once, on `executor`, never inline; routes that
-  // wait for the counter store (usage) complete there too.
+  // wait for the counter or session store (usage, sessions) complete there too.
   void handle(Request request, boost::asio::any_io_executor executor, Done done) const;
 
  private:
@@ -47,8 +47,9 @@ class AdminRouter {
   Response create_key(Context& ctx, std::string_view account_id) const;
   Response revoke_key(Context& ctx, std::string_view key_id) const;
   std::optional<Response> get_usage(Context& ctx, std::string_view account_id) const;
-  Response free_session(Context& ctx, std::string_view account_id,
-                        std::string_view session_id) const;
+  std::optional<Response> list_sessions(Context& ctx, std::string_view account_id) const;
+  std::optional<Response> free_session(Context& ctx, std::string_view account_id,
+                                       std::string_view session_id) const;
 
   Response healthz(Context& ctx) const;
   Response readyz(Context& ctx) const;

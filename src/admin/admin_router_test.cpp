@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 
 #include "admin/admin_auth.h"
@@ -10,6 +11,8 @@
 
 namespace gw::admin {
 namespace {
+
+using namespace std::chrono_literals;
 
 using testing::AdminWorld;
 using testing::kAdminToken;
@@ -55,6 +58,27 @@ class AdminRouterTest : public ::testing::Test {
   Response put(std::string_view id, std::string body) {
     return call(http::verb::put, "/admin/v1/accounts/" + std::string(id), std::move(body));
   }
+
+  // Reserves a slot of `subject` and binds it to `session_id`, as the proxy does.
+  void create_session(std::string_view subject, std::string_view session_id, core::UnixNanos now,
+                      std::optional<std::int64_t> limit = std::nullopt) {
+    const std::string account(subject.substr(0, subject.find(':')));
+    auto grant = world_.sessions->acquire_now(subject, account, limit, now, kLease);
+    ASSERT_TRUE(grant.has_value() && grant->acquired);
+    auto bound = world_.sessions->bind_now(subject, grant->reservation, session_id, now, kLease);
+    ASSERT_TRUE(bound.has_value() && *bound);
+  }
+
+  void body_is_empty_listing(std::string_view account) {
+    auto res = call(http::verb::get, "/admin/v1/accounts/" + std::string(account) + "/sessions");
+    ASSERT_EQ(res.result(), http::status::ok);
+    auto body = json(res);
+    EXPECT_TRUE(body.at("sessions").as_array().empty());
+    EXPECT_EQ(body.at("active").at("live").as_int64(), 0);
+    EXPECT_EQ(body.at("active").at("test").as_int64(), 0);
+  }
+
+  static constexpr std::chrono::seconds kLease{14400};
 
   boost::asio::io_context io_;
   AdminWorld world_;
@@ -312,6 +336,9 @@ TEST_F(AdminRouterTest, UsagePeeksLiveAndTestCountersWithoutCharging) {
   EXPECT_EQ(body.at("account_id").as_string(), "acct_1");
   EXPECT_EQ(body.at("plan").as_string(), "pro");
   EXPECT_EQ(body.at("active_sessions").as_int64(), 0);
+  EXPECT_EQ(body.at("test_active_sessions").as_int64(), 0);
+  EXPECT_EQ(body.at("concurrent_sessions_limit").as_int64(), 50);
+  EXPECT_EQ(body.at("test_concurrent_sessions_limit").as_int64(), 2);
   EXPECT_EQ(body.at("last_60_minutes").at("allowed").to_number<std::uint64_t>(), 2u);
   EXPECT_EQ(body.at("last_60_minutes").at("denied").to_number<std::uint64_t>(), 1u);
 
@@ -370,13 +397,217 @@ TEST_F(AdminRouterTest, AccountWhosePlanLeftTheConfiguration) {
   EXPECT_EQ(error_code(res), "unknown_plan");
 }
 
-TEST_F(AdminRouterTest, FreeingASessionIsNotFoundForNow) {
+TEST_F(AdminRouterTest, ListsTheSessionsOfBothEnvironments) {
   ASSERT_EQ(put("acct_1", R"({"plan":"pro"})").result(), http::status::created);
-  auto res = call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess_1");
-  EXPECT_EQ(res.result(), http::status::not_found);
-  EXPECT_EQ(error_code(res), "session_not_found");
+  const auto t0 = world_.clock.now();
+  create_session("acct_1:live", "sess_1", t0);
+  create_session("acct_1:live", "sess_2", t0 + 1s);
+  create_session("acct_1:test", "sess_t", t0 + 2s);
+  create_session("acct_2:live", "sess_x", t0);
+  ASSERT_TRUE(world_.sessions->acquire_now("acct_1:live", "acct_1", 50, t0, kLease)->acquired);
+
+  auto res = call(http::verb::get, "/admin/v1/accounts/acct_1/sessions");
+  ASSERT_EQ(res.result(), http::status::ok) << res.body();
+  auto body = json(res);
+  EXPECT_EQ(body.at("account_id").as_string(), "acct_1");
+  EXPECT_EQ(body.at("active").at("live").as_int64(), 3);  // the reservation counts
+  EXPECT_EQ(body.at("active").at("test").as_int64(), 1);
+  const auto& sessions = body.at("sessions").as_array();
+  ASSERT_EQ(sessions.size(), 3u);
+  const std::int64_t t0_s = core::to_unix_seconds(t0);
+  EXPECT_EQ(sessions[0].at("session_id").as_string(), "sess_1");
+  EXPECT_EQ(sessions[0].at("environment").as_string(), "live");
+  EXPECT_EQ(sessions[0].at("created").as_int64(), t0_s);
+  EXPECT_EQ(sessions[0].at("lease_expires").as_int64(), t0_s + kLease.count());
+  EXPECT_EQ(sessions[1].at("session_id").as_string(), "sess_2");
+  EXPECT_EQ(sessions[2].at("session_id").as_string(), "sess_t");
+  EXPECT_EQ(sessions[2].at("environment").as_string(), "test");
+  EXPECT_EQ(sessions[2].at("created").as_int64(), t0_s + 2);
+
+  // Leases are honoured: once they run out the slots are free and no longer listed.
+  world_.clock.advance(kLease + 2s);  // sess_t, the last one, was taken at t0 + 2 s
+  body = json(call(http::verb::get, "/admin/v1/accounts/acct_1/sessions"));
+  EXPECT_TRUE(body.at("sessions").as_array().empty());
+  EXPECT_EQ(body.at("active").at("live").as_int64(), 0);
+  EXPECT_EQ(body.at("active").at("test").as_int64(), 0);
+}
+
+TEST_F(AdminRouterTest, SessionRoutesOfUnknownAccountsAndMethods) {
+  EXPECT_EQ(error_code(call(http::verb::get, "/admin/v1/accounts/ghost/sessions")), "not_found");
   EXPECT_EQ(error_code(call(http::verb::delete_, "/admin/v1/accounts/ghost/sessions/sess_1")),
             "not_found");
+  EXPECT_EQ(call(http::verb::get, "/admin/v1/accounts/bad:id/sessions").result(),
+            http::status::bad_request);
+  auto res = call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions");
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "GET, HEAD");
+  res = call(http::verb::get, "/admin/v1/accounts/acct_1/sessions/sess_1");
+  EXPECT_EQ(res.result(), http::status::method_not_allowed);
+  EXPECT_EQ(res[http::field::allow], "DELETE");
+
+  ASSERT_EQ(put("acct_1", R"({"plan":"pro"})").result(), http::status::created);
+  body_is_empty_listing("acct_1");
+}
+
+TEST_F(AdminRouterTest, FreeingASessionReleasesItsSlot) {
+  ASSERT_EQ(put("acct_1", R"({"plan":"free"})").result(), http::status::created);
+  const auto t0 = world_.clock.now();
+  create_session("acct_1:live", "sess_1", t0, 2);
+  create_session("acct_1:live", "sess_2", t0, 2);
+  create_session("acct_1:test", "sess_t", t0, 2);
+  create_session("acct_2:live", "sess_x", t0, 2);
+  EXPECT_FALSE(world_.sessions->acquire_now("acct_1:live", "acct_1", 2, t0, kLease)->acquired);
+
+  auto res = call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess_1");
+  EXPECT_EQ(res.result(), http::status::no_content) << res.body();
+  EXPECT_TRUE(res.body().empty());
+  EXPECT_FALSE(world_.sessions->find_now("sess_1", t0)->has_value());
+  // The slot is free for the next session.
+  EXPECT_TRUE(world_.sessions->acquire_now("acct_1:live", "acct_1", 2, t0, kLease)->acquired);
+
+  // Idempotent: a second DELETE finds nothing to free.
+  res = call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess_1");
+  EXPECT_EQ(res.result(), http::status::not_found);
+  EXPECT_EQ(error_code(res), "session_not_found");
+
+  // A test-key session is found under the test subject.
+  EXPECT_EQ(call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess_t").result(),
+            http::status::no_content);
+  EXPECT_EQ(world_.sessions->list_now("acct_1:test", t0)->active, 0);
+
+  // Another account's session is not freed through this one.
+  EXPECT_EQ(error_code(call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess_x")),
+            "session_not_found");
+  EXPECT_TRUE(world_.sessions->find_now("sess_x", t0)->has_value());
+  EXPECT_EQ(world_.sessions->list_now("acct_1:live", t0)->active, 2);
+}
+
+TEST_F(AdminRouterTest, FreeingASessionDecodesItsId) {
+  ASSERT_EQ(put("acct_1", R"({"plan":"pro"})").result(), http::status::created);
+  const auto t0 = world_.clock.now();
+  create_session("acct_1:live", "sess/1 x", t0);
+  for (auto bad : {"sess%2", "sess%zz1", "%"}) {
+    auto res = call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/" + std::string(bad));
+    EXPECT_EQ(error_code(res), "session_not_found") << bad;
+    EXPECT_EQ(res.body().find(bad), std::string::npos);  // odd input is not echoed
+  }
+  EXPECT_EQ(call(http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/sess%2F1%20x").result(),
+            http::status::no_content);
+  EXPECT_EQ(world_.sessions->slot_count(), 0u);
+}
+
+TEST_F(AdminRouterTest, UsageCountsSessionSlots) {
+  ASSERT_EQ(put("acct_1", R"({"plan":"pro"})").result(), http::status::created);
+  ASSERT_EQ(put("big", R"({"plan":"enterprise"})").result(), http::status::created);
+  const auto t0 = world_.clock.now();
+  create_session("acct_1:live", "sess_1", t0);
+  create_session("acct_1:live", "sess_2", t0);
+  create_session("acct_1:test", "sess_t", t0);
+  ASSERT_TRUE(world_.sessions->acquire_now("acct_1:live", "acct_1", 50, t0, kLease)->acquired);
+
+  auto body = json(call(http::verb::get, "/admin/v1/accounts/acct_1/usage"));
+  EXPECT_EQ(body.at("active_sessions").as_int64(), 3);
+  EXPECT_EQ(body.at("test_active_sessions").as_int64(), 1);
+  EXPECT_EQ(body.at("concurrent_sessions_limit").as_int64(), 50);
+  EXPECT_EQ(body.at("test_concurrent_sessions_limit").as_int64(), 2);
+
+  body = json(call(http::verb::get, "/admin/v1/accounts/big/usage"));
+  EXPECT_EQ(body.at("active_sessions").as_int64(), 0);
+  EXPECT_TRUE(body.at("concurrent_sessions_limit").is_null());  // unlimited
+
+  ASSERT_EQ(put("acct_1", R"({"plan":"pro","overrides":{"concurrent_sessions":7}})").result(),
+            http::status::ok);
+  body = json(call(http::verb::get, "/admin/v1/accounts/acct_1/usage"));
+  EXPECT_EQ(body.at("concurrent_sessions_limit").as_int64(), 7);
+
+  world_.clock.advance(kLease);
+  body = json(call(http::verb::get, "/admin/v1/accounts/acct_1/usage"));
+  EXPECT_EQ(body.at("active_sessions").as_int64(), 0);
+  EXPECT_EQ(body.at("test_active_sessions").as_int64(), 0);
+}
+
+// A session store that fails every call, after a posted hop.
+class FailingSessionStore final : public store::SessionStore {
+ public:
+  explicit FailingSessionStore(bool transient) : transient_(transient) {}
+
+  void acquire(std::string_view, std::string_view, std::optional<std::int64_t>, core::UnixNanos,
+               std::chrono::seconds, boost::asio::any_io_executor executor,
+               store::SessionHandler<store::SlotGrant> done) override {
+    fail(executor, std::move(done));
+  }
+  void bind(std::string_view, std::string_view, std::string_view, core::UnixNanos,
+            std::chrono::seconds, boost::asio::any_io_executor executor,
+            store::SessionHandler<bool> done) override {
+    fail(executor, std::move(done));
+  }
+  void cancel(std::string_view, std::string_view, boost::asio::any_io_executor executor,
+              store::SessionHandler<bool> done) override {
+    fail(executor, std::move(done));
+  }
+  void release(std::string_view, std::string_view, boost::asio::any_io_executor executor,
+               store::SessionHandler<bool> done) override {
+    fail(executor, std::move(done));
+  }
+  void find(std::string_view, core::UnixNanos, boost::asio::any_io_executor executor,
+            store::SessionHandler<std::optional<store::SessionRecord>> done) override {
+    fail(executor, std::move(done));
+  }
+  void renew(std::string_view, core::UnixNanos, std::chrono::seconds,
+             boost::asio::any_io_executor executor, store::SessionHandler<bool> done) override {
+    fail(executor, std::move(done));
+  }
+  void list(std::string_view, core::UnixNanos, boost::asio::any_io_executor executor,
+            store::SessionHandler<Listing> done) override {
+    fail(executor, std::move(done));
+  }
+
+ private:
+  template <typename T>
+  void fail(boost::asio::any_io_executor executor, store::SessionHandler<T> done) {
+    boost::asio::post(executor, [done = std::move(done), transient = transient_] {
+      done(core::unexpected(store::StoreError{.transient = transient, .detail = "injected"}));
+    });
+  }
+  bool transient_;
+};
+
+TEST(AdminRouterSessionStoreFailure, AnswersWithoutTheDetail) {
+  for (bool transient : {false, true}) {
+    boost::asio::io_context io;
+    AdminWorld world;
+    ASSERT_TRUE(world.accounts->put_account({.id = "acct_1", .plan = "pro", .overrides = {}}));
+    FailingSessionStore failing(transient);
+    AdminDeps deps = world.deps();
+    AdminRouter router{AdminDeps{.accounts = deps.accounts,
+                                 .counters = deps.counters,
+                                 .sessions = failing,
+                                 .metrics = deps.metrics,
+                                 .usage = deps.usage,
+                                 .clock = deps.clock,
+                                 .policy = deps.policy,
+                                 .admin_token_sha256 = deps.admin_token_sha256,
+                                 .ready = deps.ready,
+                                 .on_accounts_changed = deps.on_accounts_changed}};
+    for (auto [method, target] :
+         {std::pair{http::verb::get, "/admin/v1/accounts/acct_1/sessions"},
+          std::pair{http::verb::delete_, "/admin/v1/accounts/acct_1/sessions/s"},
+          std::pair{http::verb::get, "/admin/v1/accounts/acct_1/usage"}}) {
+      Request request{method, target, 11};
+      request.set(http::field::authorization, "Bearer " + std::string(kAdminToken));
+      std::optional<Response> out;
+      router.handle(request, io.get_executor(), [&](Response res) { out = std::move(res); });
+      io.restart();
+      io.run();
+      ASSERT_TRUE(out) << target;
+      EXPECT_EQ(out->result(),
+                transient ? http::status::service_unavailable : http::status::internal_server_error)
+          << target;
+      EXPECT_NE(out->body().find(transient ? "rate_limiter_unavailable" : "internal_error"),
+                std::string::npos);
+      EXPECT_EQ(out->body().find("injected"), std::string::npos);
+    }
+  }
 }
 
 TEST_F(AdminRouterTest, RequestIdIsPropagatedOrGenerated) {

@@ -1,6 +1,6 @@
 // Test support for admin/ (included by *_test.cpp only): an AdminDeps over an in-memory
-// SqliteAccountStore, a scripted CounterStore and a Policy built from a hand-made
-// configuration with the published plans.
+// SqliteAccountStore, a scripted CounterStore, an in-memory MemorySessionStore and a Policy
+// built from a hand-made configuration with the published plans.
 #pragma once
 
 #include <atomic>
@@ -17,6 +17,7 @@
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
+#include "store/memory/memory_session_store.h"
 #include "store/sqlite/key_hash.h"
 #include "store/sqlite/sqlite_account_store.h"
 
@@ -113,12 +114,14 @@ inline std::shared_ptr<const config::GatewayConfig> test_config() {
 struct AdminWorld {
   explicit AdminWorld(std::string token_sha256 = store::sha256_hex(kAdminToken))
       : accounts(store::SqliteAccountStore::open(":memory:", clock).value()),
+        sessions(store::MemorySessionStore::open(":memory:", clock.now()).value()),
         policy(std::make_shared<const policy::Policy>(test_config())),
         token_sha256(std::move(token_sha256)) {}
 
   AdminDeps deps() {
     return AdminDeps{.accounts = *accounts,
                      .counters = counters,
+                     .sessions = *sessions,
                      .metrics = metrics,
                      .usage = usage,
                      .clock = clock,
@@ -130,6 +133,7 @@ struct AdminWorld {
 
   core::FakeClock clock{core::UnixNanos{std::chrono::seconds(1'700'000'000)}};
   std::unique_ptr<store::SqliteAccountStore> accounts;
+  std::unique_ptr<store::MemorySessionStore> sessions;
   FakeCounterStore counters;
   metrics::GatewayMetrics metrics;
   metrics::UsageHistory usage;

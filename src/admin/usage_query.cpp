@@ -13,7 +13,22 @@ namespace {
 
 constexpr std::string_view kTestPlan = "free";  // every sk_test_ key (SPEC §1)
 
+boost::json::value optional_json(const std::optional<std::int64_t>& n) {
+  return n ? boost::json::value(*n) : boost::json::value(nullptr);
+}
+
 }  // namespace
+
+Response session_store_failure(std::string_view what, const store::StoreError& error,
+                               std::string_view request_id) {
+  spdlog::error("admin: {}: session store: {} (request {})", what, error.detail, request_id);
+  if (error.transient) {
+    return error_response(http::status::service_unavailable, kApiError, "rate_limiter_unavailable",
+                          "The session store is unavailable.", request_id);
+  }
+  return error_response(http::status::internal_server_error, kApiError, "internal_error",
+                        "The session store failed; see the gateway log.", request_id);
+}
 
 void UsageQuery::start(const AdminDeps& deps, std::shared_ptr<const policy::Policy> policy,
                        store::Account account, const policy::PlanLimits& effective,
@@ -22,8 +37,10 @@ void UsageQuery::start(const AdminDeps& deps, std::shared_ptr<const policy::Poli
                                                    std::move(request_id), std::move(executor),
                                                    std::move(done)));
   query->add_peeks(effective, false);
+  query->sessions_limit_ = effective.concurrent_sessions;
   if (const policy::PlanLimits* free = query->policy_->plan(kTestPlan)) {
     query->has_test_plan_ = true;
+    query->test_sessions_limit_ = free->concurrent_sessions;
     query->add_peeks(*free, true);
   }
   query->do_peek();
@@ -56,7 +73,7 @@ void UsageQuery::add_peeks(const policy::PlanLimits& limits, bool test) {
 }
 
 void UsageQuery::do_peek() {
-  if (next_ == peeks_.size()) return finish();
+  if (next_ == peeks_.size()) return do_count_sessions();
   const Peek& peek = peeks_[next_];
   const store::CheckRequest request{
       .subject = peek.subject,
@@ -85,6 +102,25 @@ void UsageQuery::on_peek(store::CheckOutcome outcome) {
   do_peek();
 }
 
+void UsageQuery::do_count_sessions() {
+  if (sessions_counted_ == active_sessions_.size()) return finish();
+  const std::string subject = account_.id + (sessions_counted_ == 0 ? ":live" : ":test");
+  deps_.sessions.list(
+      subject, now_, executor_,
+      [self = shared_from_this()](store::SessionOutcome<store::SessionStore::Listing> outcome) {
+        self->on_sessions(std::move(outcome));
+      });
+}
+
+void UsageQuery::on_sessions(store::SessionOutcome<store::SessionStore::Listing> outcome) {
+  if (!outcome) {
+    return done_(
+        session_store_failure("usage of account " + account_.id, outcome.error(), request_id_));
+  }
+  active_sessions_[sessions_counted_++] = outcome->active;
+  do_count_sessions();
+}
+
 void UsageQuery::finish() {
   const metrics::UsageCounts recent = deps_.usage.last_60_minutes(account_.id, now_);
   boost::json::object body;
@@ -93,8 +129,11 @@ void UsageQuery::finish() {
   body["limits"] = std::move(limits_);
   body["test_limits"] =
       has_test_plan_ ? boost::json::value(std::move(test_limits_)) : boost::json::value(nullptr);
-  // Session slots are not tracked by the gateway yet; they arrive with session handling.
-  body["active_sessions"] = 0;
+  body["active_sessions"] = active_sessions_[0];
+  body["test_active_sessions"] = active_sessions_[1];
+  body["concurrent_sessions_limit"] = optional_json(sessions_limit_);
+  body["test_concurrent_sessions_limit"] =
+      has_test_plan_ ? optional_json(test_sessions_limit_) : boost::json::value(nullptr);
   body["last_60_minutes"] = {{"allowed", recent.allowed}, {"denied", recent.denied}};
   done_(json_response(http::status::ok, body, request_id_));
 }

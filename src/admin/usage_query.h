@@ -6,16 +6,20 @@
 // endpoint group the plan limits ([api, group]; just [api] when it limits none), one at a
 // time, so completions never overlap and the query needs no lock whatever executor it is
 // given. Peeks use cost 0: they report the window as it stands, not as it would be after
-// one more request.
+// one more request. Then the session slots held by each subject are counted (live, then
+// test), the same way one after the other; counting frees expired slots first.
 //
 // Lifetime: owned by its pending store completion; `deps` must outlive it.
 #pragma once
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -25,6 +29,11 @@
 #include "admin/admin_http.h"
 
 namespace gw::admin {
+
+// The answer to a failed session store call: 503 rate_limiter_unavailable if retrying may
+// help (error.transient), else 500 internal_error; the detail goes to the log only.
+Response session_store_failure(std::string_view what, const store::StoreError& error,
+                               std::string_view request_id);
 
 class UsageQuery : public std::enable_shared_from_this<UsageQuery> {
  public:
@@ -50,6 +59,8 @@ class UsageQuery : public std::enable_shared_from_this<UsageQuery> {
   void add_peeks(const policy::PlanLimits& limits, bool test);
   void do_peek();
   void on_peek(store::CheckOutcome outcome);
+  void do_count_sessions();
+  void on_sessions(store::SessionOutcome<store::SessionStore::Listing> outcome);
   void finish();
 
   const AdminDeps& deps_;
@@ -64,6 +75,10 @@ class UsageQuery : public std::enable_shared_from_this<UsageQuery> {
   boost::json::object limits_;
   boost::json::object test_limits_;
   bool has_test_plan_ = false;
+  std::optional<std::int64_t> sessions_limit_;       // the account's; nullopt = unlimited
+  std::optional<std::int64_t> test_sessions_limit_;  // the test plan's
+  std::size_t sessions_counted_ = 0;                 // 0: live next, 1: test next, 2: done
+  std::array<std::int64_t, 2> active_sessions_{};    // live, test
 };
 
 }  // namespace gw::admin

@@ -18,6 +18,7 @@
 #include "policy/policy_source.h"
 #include "proxy/proxy_server.h"
 #include "store/memory/memory_counter_store.h"
+#include "store/memory/memory_session_store.h"
 #include "store/sqlite/key_hash.h"
 #include "store/sqlite/sqlite_account_store.h"
 
@@ -49,6 +50,7 @@ struct GatewayApp::Impl {
   metrics::UsageHistory usage;
   store::MemoryCounterStore counters;
   std::unique_ptr<store::SqliteAccountStore> accounts;
+  std::unique_ptr<store::MemorySessionStore> sessions;
   std::unique_ptr<policy::PolicySource> policy;
 
   // The control thread (main) runs signals, the periodic sweep and the admin listener.
@@ -71,6 +73,7 @@ struct GatewayApp::Impl {
       if (ec) return;
       const auto now = clock.now();
       counters.sweep(now);
+      sessions->sweep(now);
       usage.sweep(now);
       schedule_sweep();
     });
@@ -136,6 +139,11 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                             accounts.error().detail);
   }
   impl->accounts = std::move(*accounts);
+  auto sessions = store::MemorySessionStore::open(config->accounts.path, clock.now());
+  if (!sessions) {
+    return core::unexpected("accounts.path " + config->accounts.path + ": " + sessions.error());
+  }
+  impl->sessions = std::move(*sessions);
   impl->policy =
       std::make_unique<policy::PolicySource>(std::make_shared<const policy::Policy>(config));
 
@@ -152,6 +160,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
   impl->admin = std::make_unique<admin::AdminServer>(
       impl->control, admin::AdminDeps{.accounts = *impl->accounts,
                                       .counters = impl->counters,
+                                      .sessions = *impl->sessions,
                                       .metrics = impl->metrics,
                                       .usage = impl->usage,
                                       .clock = clock,
@@ -163,6 +172,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
   impl->proxy = std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->counters,
+                                                                      .sessions = *impl->sessions,
                                                                       .accounts = *impl->accounts,
                                                                       .metrics = impl->metrics,
                                                                       .usage = impl->usage,

@@ -12,7 +12,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <limits>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -30,6 +32,10 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
 
 #include "core/json_text.h"
 
@@ -247,7 +253,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
-class Session;
+// Anything MockUpstream::stop() must be able to close: an HTTP connection or a WebSocket.
+class MockConnection {
+ public:
+  virtual ~MockConnection() = default;
+  // Called on any thread; closes the connection on its own strand.
+  virtual void close() = 0;
+};
 
 }  // namespace
 
@@ -273,7 +285,24 @@ struct MockUpstreamState : std::enable_shared_from_this<MockUpstreamState> {
 
   std::mutex conns_mu;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;               // guarded by conns_mu
-  std::unordered_map<const void*, std::weak_ptr<Session>> connections;  // guarded by conns_mu
+  std::unordered_map<const void*, std::weak_ptr<MockConnection>> connections;  // by conns_mu
+
+  // WebSocket statistics (GET /v1/sessions/{id}/connect). Data messages received from
+  // clients, in all modes (ping/stats requests included); and close codes clients sent.
+  std::atomic<std::uint64_t> ws_connections_total{0};
+  std::atomic<std::int64_t> ws_connections_active{0};
+  std::atomic<std::uint64_t> ws_messages{0};
+  std::atomic<std::uint64_t> ws_bytes{0};
+  std::atomic<std::uint64_t> ws_messages_sent{0};
+  std::atomic<std::uint64_t> ws_bytes_sent{0};
+  std::map<std::uint16_t, std::uint64_t> ws_close_codes;  // guarded by stats_mu
+  std::optional<std::pair<std::uint16_t, std::string>> ws_last_close;  // guarded by stats_mu
+
+  void count_ws_close(std::uint16_t code, std::string_view reason) {
+    std::lock_guard lock(stats_mu);
+    ++ws_close_codes[code];
+    ws_last_close.emplace(code, std::string(reason.substr(0, 123)));
+  }
 
   void count_request(std::string_view path) {
     std::lock_guard lock(stats_mu);
@@ -315,6 +344,40 @@ struct MockUpstreamState : std::enable_shared_from_this<MockUpstreamState> {
     append_int(out, connections_total.load());
     out += ",\"connections_active\":";
     append_int(out, connections_active.load());
+    out += ",\"ws_connections_total\":";
+    append_int(out, ws_connections_total.load());
+    out += ",\"ws_connections_active\":";
+    append_int(out, ws_connections_active.load());
+    out += ",\"ws_messages\":";
+    append_int(out, ws_messages.load());
+    out += ",\"ws_bytes\":";
+    append_int(out, ws_bytes.load());
+    out += ",\"ws_messages_sent\":";
+    append_int(out, ws_messages_sent.load());
+    out += ",\"ws_bytes_sent\":";
+    append_int(out, ws_bytes_sent.load());
+    out += ",\"ws_close_codes\":{";
+    bool first_code = true;
+    for (const auto& [code, n] : ws_close_codes) {
+      if (!first_code) {
+        out.push_back(',');
+      }
+      first_code = false;
+      out.push_back('"');
+      append_int(out, code);
+      out += "\":";
+      append_int(out, n);
+    }
+    out += "},\"ws_last_close\":";
+    if (ws_last_close) {
+      out += "{\"code\":";
+      append_int(out, ws_last_close->first);
+      out += ",\"reason\":";
+      append_json_string(out, ws_last_close->second);
+      out += "}";
+    } else {
+      out += "null";
+    }
     out += "}";
     return out;
   }
@@ -325,6 +388,13 @@ struct MockUpstreamState : std::enable_shared_from_this<MockUpstreamState> {
     body_bytes = 0;
     by_path.clear();
     connections_total = 0;
+    ws_connections_total = 0;
+    ws_messages = 0;
+    ws_bytes = 0;
+    ws_messages_sent = 0;
+    ws_bytes_sent = 0;
+    ws_close_codes.clear();
+    ws_last_close.reset();
   }
 
   std::string create_session() {
@@ -357,16 +427,398 @@ struct MockUpstreamState : std::enable_shared_from_this<MockUpstreamState> {
 
 namespace {
 
+// ---------------------------------------------------------------------------------------
+// WebSocket: GET /v1/sessions/{id}/connect with an Upgrade and a stream token.
+
+namespace websocket = beast::websocket;
+
+constexpr std::size_t kWsReadMessageMax = 64 * 1024 * 1024;
+constexpr std::size_t kWsFloodMessageBytes = 64 * 1024;
+// Echoes and replies queued but not yet written: above this, reading pauses (back-pressure
+// towards the client) until the queue drains, so a client that never reads costs bounded
+// memory.
+constexpr std::size_t kWsMaxQueuedBytes = 4 * 1024 * 1024;
+// Only text messages this short are looked at as possible {"type":"ping"|"stats"} requests.
+constexpr std::size_t kWsControlMaxBytes = 4096;
+constexpr std::uint64_t kWsMaxCloseAfterMs = 24ull * 3600 * 1000;
+static_assert(kWsFloodMessageBytes <= kFillBytes);
+
+struct WsOptions {
+  bool echo = false;
+  std::uint64_t flood_bytes = 0;
+  std::optional<std::uint64_t> close_after_ms;
+};
+
+// Calls fn(key, value) for each "k=v" of a query string (no percent-decoding: the mock's
+// parameters are plain ASCII).
+template <typename Fn>
+void for_each_query_param(std::string_view query, Fn&& fn) {
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    fn(pair.substr(0, eq), eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+  }
+}
+
+WsOptions parse_ws_options(std::string_view query) {
+  WsOptions o;
+  bool flood = false;
+  std::uint64_t bytes = 0;
+  for_each_query_param(query, [&](std::string_view k, std::string_view v) {
+    if (k == "mode") {
+      o.echo = v == "echo";
+      flood = v == "flood";
+    } else if (k == "bytes") {
+      bytes = parse_u64(v).value_or(0);
+    } else if (k == "close_after_ms") {
+      if (auto n = parse_u64(v)) {
+        o.close_after_ms = std::min(*n, kWsMaxCloseAfterMs);
+      }
+    }
+  });
+  o.flood_bytes = flood ? bytes : 0;  // `bytes` counts only with mode=flood
+  return o;
+}
+
+// A stream token: query `token=kst_…` or `Authorization: Bearer kst_…`.
+template <class Request>
+bool has_stream_token(const Request& req, std::string_view query) {
+  bool found = false;
+  for_each_query_param(query, [&](std::string_view k, std::string_view v) {
+    if (k == "token" && v.size() > 4 && v.substr(0, 4) == "kst_") {
+      found = true;
+    }
+  });
+  if (found) {
+    return true;
+  }
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view v = it->value();
+    if (v.size() > 7 && beast::iequals(v.substr(0, 7), "bearer ")) {
+      v.remove_prefix(7);
+      while (!v.empty() && v.front() == ' ') {
+        v.remove_prefix(1);
+      }
+      return v.size() > 4 && v.substr(0, 4) == "kst_";
+    }
+  }
+  return false;
+}
+
+// The mock's side of one session stream. Counts (and hashes) every data message; with
+// mode=echo sends each back unchanged; answers {"type":"ping"} and {"type":"stats"}; with
+// mode=flood sends `bytes` bytes of 64 KiB binary messages after the handshake; with
+// close_after_ms closes with 4001 "mock closing". One read and one write may be in flight
+// at a time (Beast's rule); replies wait in a queue. Runs on the connection's strand.
+class WsSession : public MockConnection, public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket&& socket, std::shared_ptr<MockUpstreamState> state, WsOptions options)
+      : ws_(std::move(socket)),
+        executor_(ws_.get_executor()),
+        state_(std::move(state)),
+        timer_(executor_),
+        options_(options),
+        flood_remaining_(options.flood_bytes) {}
+
+  ~WsSession() override {
+    state_->connections_active.fetch_sub(1);
+    state_->ws_connections_active.fetch_sub(1);
+    std::lock_guard lock(state_->conns_mu);
+    state_->connections.erase(static_cast<MockConnection*>(this));
+  }
+
+  WsSession(const WsSession&) = delete;
+  WsSession& operator=(const WsSession&) = delete;
+
+  // On the connection's strand: answers the upgrade `req` (already read).
+  void start(http::request<CountingBody>&& req) {
+    state_->connections_active.fetch_add(1);
+    state_->ws_connections_active.fetch_add(1);
+    {
+      std::lock_guard lock(state_->conns_mu);
+      state_->connections.emplace(static_cast<MockConnection*>(this), weak_from_this());
+    }
+    if (state_->stopped) {
+      return;  // stop() ran before we registered: just drop the connection
+    }
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = std::chrono::seconds(30);  // also bounds the close handshake
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
+    ws_.set_option(timeouts);
+    websocket::permessage_deflate pmd;
+    pmd.server_enable = false;
+    pmd.client_enable = false;
+    ws_.set_option(pmd);
+    ws_.auto_fragment(false);
+    ws_.read_message_max(kWsReadMessageMax);
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "kallglot-mock-upstream");
+    }));
+    sha_.reset(EVP_MD_CTX_new());
+    if (!sha_ || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) {
+      sha_.reset();
+    }
+    req_ = std::move(req);
+    ws_.async_accept(req_, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  }
+
+  void close() override {
+    net::post(executor_, [self = shared_from_this()] {
+      self->closing_ = true;
+      self->timer_.cancel();
+      beast::error_code ec;
+      beast::get_lowest_layer(self->ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+      beast::get_lowest_layer(self->ws_).close();
+    });
+  }
+
+ private:
+  struct Outgoing {
+    std::string data;
+    bool text = false;
+  };
+
+  void on_accept(beast::error_code ec) {
+    req_ = {};
+    if (ec || closing_) {
+      return;  // the handshake failed (Beast answered it) or we are stopping
+    }
+    state_->ws_connections_total.fetch_add(1);
+    if (options_.close_after_ms) {
+      timer_.expires_after(std::chrono::milliseconds(*options_.close_after_ms));
+      timer_.async_wait(beast::bind_front_handler(&WsSession::on_close_timer, shared_from_this()));
+    }
+    do_read();
+    do_write();  // starts a flood, if any
+  }
+
+  void do_read() {
+    if (reading_ || read_done_ || closing_) {
+      return;
+    }
+    if (queued_bytes_ >= kWsMaxQueuedBytes) {
+      read_paused_ = true;
+      return;
+    }
+    reading_ = true;
+    ws_.async_read(rbuf_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t /*bytes*/) {
+    reading_ = false;
+    if (ec) {
+      read_done_ = true;
+      if (ec == websocket::error::closed) {
+        const auto& r = ws_.reason();
+        state_->count_ws_close(static_cast<std::uint16_t>(r.code),
+                               std::string_view(r.reason.data(), r.reason.size()));
+      }
+      return finish();
+    }
+    const bool text = ws_.got_text();
+    const auto data = rbuf_.cdata();
+    const std::string_view payload(static_cast<const char*>(data.data()), data.size());
+    state_->ws_messages.fetch_add(1, std::memory_order_relaxed);
+    state_->ws_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+    if (!(text && handle_control(payload))) {
+      ++messages_;
+      bytes_ += payload.size();
+      if (sha_ && !payload.empty() &&
+          EVP_DigestUpdate(sha_.get(), payload.data(), payload.size()) != 1) {
+        sha_.reset();
+      }
+      if (options_.echo) {
+        enqueue(std::string(payload), text);
+      }
+    }
+    rbuf_.consume(rbuf_.size());
+    if (rbuf_.capacity() > 4 * 1024 * 1024) {
+      rbuf_.shrink_to_fit();  // one huge message must not pin its buffer for the stream's life
+    }
+    do_read();
+  }
+
+  // {"type":"ping"[,"id":…]} -> {"type":"pong"[,"id":…]}; {"type":"stats"} -> the counts.
+  // true if `text` was such a request (answered; not counted as data).
+  bool handle_control(std::string_view text) {
+    if (text.size() > kWsControlMaxBytes || text.find("\"type\"") == std::string_view::npos) {
+      return false;
+    }
+    boost::system::error_code ec;
+    boost::json::value v = boost::json::parse(text, ec);
+    if (ec || !v.is_object()) {
+      return false;
+    }
+    const auto& obj = v.get_object();
+    const auto* type = obj.if_contains("type");
+    if (type == nullptr || !type->is_string()) {
+      return false;
+    }
+    if (type->get_string() == "ping") {
+      std::string reply = "{\"type\":\"pong\"";
+      if (const auto* id = obj.if_contains("id")) {
+        reply += ",\"id\":";
+        reply += boost::json::serialize(*id);
+      }
+      reply += "}";
+      enqueue(std::move(reply), true);
+      return true;
+    }
+    if (type->get_string() == "stats") {
+      std::string reply = "{\"type\":\"stats\",\"messages\":";
+      append_int(reply, messages_);
+      reply += ",\"bytes\":";
+      append_int(reply, bytes_);
+      reply += ",\"sha256\":\"";
+      reply += current_sha256();
+      reply += "\"}";
+      enqueue(std::move(reply), true);
+      return true;
+    }
+    return false;
+  }
+
+  std::string current_sha256() const {
+    if (!sha_) {
+      return "error";
+    }
+    std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> copy(EVP_MD_CTX_new());
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    if (!copy || EVP_MD_CTX_copy_ex(copy.get(), sha_.get()) != 1 ||
+        EVP_DigestFinal_ex(copy.get(), md.data(), &len) != 1) {
+      return "error";
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+      out.push_back(kHex[md[i] >> 4]);
+      out.push_back(kHex[md[i] & 0xf]);
+    }
+    return out;
+  }
+
+  void enqueue(std::string data, bool text) {
+    queued_bytes_ += data.size();
+    queue_.push_back(Outgoing{std::move(data), text});
+    do_write();
+  }
+
+  void do_write() {
+    if (writing_ || close_started_ || closing_ || write_failed_ || read_done_) {
+      return;
+    }
+    if (!queue_.empty()) {
+      writing_ = true;
+      const Outgoing& out = queue_.front();
+      ws_.text(out.text);
+      return ws_.async_write(net::buffer(out.data),
+                             beast::bind_front_handler(&WsSession::on_write, shared_from_this(),
+                                                       true));
+    }
+    if (flood_remaining_ > 0) {
+      writing_ = true;
+      const auto n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(flood_remaining_, kWsFloodMessageBytes));
+      flood_remaining_ -= n;
+      ws_.binary(true);
+      return ws_.async_write(net::buffer(fill_buffer().data(), n),
+                             beast::bind_front_handler(&WsSession::on_write, shared_from_this(),
+                                                       false));
+    }
+  }
+
+  void on_write(bool from_queue, beast::error_code ec, std::size_t bytes) {
+    writing_ = false;
+    if (ec) {
+      write_failed_ = true;
+      queue_.clear();
+      queued_bytes_ = 0;
+      return finish();
+    }
+    state_->ws_messages_sent.fetch_add(1, std::memory_order_relaxed);
+    state_->ws_bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
+    if (read_done_) {
+      return finish();
+    }
+    if (from_queue && !queue_.empty()) {
+      queued_bytes_ -= queue_.front().data.size();
+      queue_.pop_front();
+    }
+    if (read_paused_ && queued_bytes_ < kWsMaxQueuedBytes) {
+      read_paused_ = false;
+      do_read();
+    }
+    do_write();
+  }
+
+  void on_close_timer(beast::error_code ec) {
+    if (ec || closing_ || read_done_ || close_started_) {
+      return;
+    }
+    close_started_ = true;
+    ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(4001),
+                                            "mock closing"),
+                    [self = shared_from_this()](beast::error_code) {
+                      // The pending read completes with `closed` once the client answers.
+                    });
+  }
+
+  // The stream is over (closed, failed): nothing more to do but let go of the socket once
+  // no operation is pending.
+  void finish() {
+    timer_.cancel();
+    if (!reading_ && !writing_) {
+      beast::error_code ec;
+      beast::get_lowest_layer(ws_).socket().close(ec);
+    }
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  net::any_io_executor executor_;
+  std::shared_ptr<MockUpstreamState> state_;
+  net::steady_timer timer_;
+  WsOptions options_;
+  http::request<CountingBody> req_;
+  beast::flat_buffer rbuf_;
+  std::deque<Outgoing> queue_;
+  std::size_t queued_bytes_ = 0;
+  std::uint64_t flood_remaining_ = 0;
+  std::uint64_t messages_ = 0;
+  std::uint64_t bytes_ = 0;
+  std::unique_ptr<EVP_MD_CTX, EvpMdCtxDeleter> sha_;
+  bool reading_ = false;
+  bool read_paused_ = false;
+  bool read_done_ = false;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  bool close_started_ = false;
+  bool closing_ = false;
+};
+
+bool is_connect_path(std::string_view path) {
+  const auto segs = split_path(path);
+  return segs.size() == 4 && segs[0] == "v1" && segs[1] == "sessions" && segs[3] == "connect";
+}
+
 // One client connection: read a request, answer it, repeat while keep-alive holds.
-class Session : public std::enable_shared_from_this<Session> {
+class Session : public MockConnection, public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<MockUpstreamState> state)
-      : stream_(std::move(socket)), state_(std::move(state)), timer_(stream_.get_executor()) {}
+      : stream_(std::move(socket)),
+        executor_(stream_.get_executor()),
+        state_(std::move(state)),
+        timer_(executor_) {}
 
-  ~Session() {
+  ~Session() override {
     state_->connections_active.fetch_sub(1);
     std::lock_guard lock(state_->conns_mu);
-    state_->connections.erase(this);
+    state_->connections.erase(static_cast<MockConnection*>(this));
   }
 
   Session(const Session&) = delete;
@@ -377,15 +829,18 @@ class Session : public std::enable_shared_from_this<Session> {
     state_->connections_active.fetch_add(1);
     {
       std::lock_guard lock(state_->conns_mu);
-      state_->connections.emplace(this, weak_from_this());
+      state_->connections.emplace(static_cast<MockConnection*>(this), weak_from_this());
     }
-    net::dispatch(stream_.get_executor(),
+    net::dispatch(executor_,
                   beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
   }
 
   // Called on any thread by MockUpstream::stop().
-  void close() {
-    net::post(stream_.get_executor(), [self = shared_from_this()] {
+  void close() override {
+    net::post(executor_, [self = shared_from_this()] {
+      if (self->handed_off_) {
+        return;  // the socket belongs to a WsSession now (closed by its own close())
+      }
       self->closing_ = true;
       self->timer_.cancel();
       beast::error_code ec;
@@ -456,6 +911,9 @@ class Session : public std::enable_shared_from_this<Session> {
       return fail_read(ec);
     }
     state_->count_body(parser_->get().body().bytes);
+    if (!is_control_ && websocket::is_upgrade(parser_->get()) && is_connect_path(path_)) {
+      return upgrade();
+    }
     build_response();
     if (delay_ms_ > 0) {
       timer_.expires_after(std::chrono::milliseconds(delay_ms_));
@@ -463,6 +921,26 @@ class Session : public std::enable_shared_from_this<Session> {
           beast::bind_front_handler(&Session::on_delay, shared_from_this()));
     }
     do_write();
+  }
+
+  // GET /v1/sessions/{id}/connect with an Upgrade: 401 without a stream token, else the
+  // socket goes to a WsSession (this object ends when the handler returns).
+  void upgrade() {
+    if (!has_stream_token(parser_->get(), query_)) {
+      keep_alive_ = false;
+      set_json(http::status::unauthorized, parser_->get().version(),
+               "{\"ok\":false,\"error\":\"missing or malformed stream token\"}", false);
+      json_res_->set(http::field::www_authenticate, "Bearer");
+      return do_write();
+    }
+    // Bytes after the request head would be frames sent before the 101: a WebSocket client
+    // waits for the 101, so there are none (and Beast cannot be handed them).
+    handed_off_ = true;
+    const WsOptions options = parse_ws_options(query_);
+    http::request<CountingBody> req = parser_->release();
+    parser_.reset();
+    auto ws = std::make_shared<WsSession>(stream_.release_socket(), state_, options);
+    ws->start(std::move(req));
   }
 
   void on_delay(beast::error_code ec) {
@@ -685,6 +1163,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   beast::tcp_stream stream_;
+  net::any_io_executor executor_;
   std::shared_ptr<MockUpstreamState> state_;
   net::steady_timer timer_;
   beast::flat_buffer buffer_;
@@ -697,6 +1176,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool is_control_ = false;
   bool keep_alive_ = true;
   bool closing_ = false;
+  bool handed_off_ = false;
   std::uint64_t delay_ms_ = 0;
 };
 
@@ -779,7 +1259,7 @@ core::Result<std::uint16_t, std::string> MockUpstream::listen(const std::string&
 void MockUpstream::stop() {
   state_->stopped = true;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
-  std::vector<std::shared_ptr<Session>> sessions;
+  std::vector<std::shared_ptr<MockConnection>> sessions;
   {
     std::lock_guard lock(state_->conns_mu);
     acceptors.swap(state_->acceptors);

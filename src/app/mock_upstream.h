@@ -8,9 +8,32 @@
 //                                      "status":"active","stream":{"url","token"}} + echo fields
 //   POST /v1/sessions/{id}/end     200 {"id","object":"session","status":"ended"} + echo fields
 //   GET  /v1/sessions/{id}         200 {"id","object":"session","status"} + echo fields
+//   GET  /v1/sessions/{id}/connect with a WebSocket Upgrade: a session stream (below)
 //   GET  /__mock/stats             {"requests","by_path":{path:n},"body_bytes",
-//                                   "connections_total","connections_active"}
-//   POST /__mock/reset             zeroes the stats
+//                                   "connections_total","connections_active",
+//                                   "ws_connections_total","ws_connections_active",
+//                                   "ws_messages","ws_bytes" (data messages received),
+//                                   "ws_messages_sent","ws_bytes_sent",
+//                                   "ws_close_codes":{"code":n} (close frames clients sent),
+//                                   "ws_last_close":{"code","reason"}|null}
+//   POST /__mock/reset             zeroes the stats (not the *_active gauges)
+//
+// Session streams. The upgrade needs a stream token, query `token=kst_…` or
+// `Authorization: Bearer kst_…` (any kst_ value); without one the answer is 401 and no
+// upgrade. The upgrade request counts in "requests"/"by_path" like any other. Query
+// parameters of the connect URL:
+//   mode=echo                 every data message is sent back (same opcode, same bytes)
+//   (default)                 data messages are only counted
+//   mode=flood&bytes=N        N bytes of binary messages (64 KiB each, byte i of each is
+//                             'a' + i % 26) are sent right after the handshake
+//   close_after_ms=N          the mock closes with 4001 "mock closing" after N ms
+// In every mode, a text message {"type":"ping"[,"id":X]} is answered {"type":"pong"[,"id":X]}
+// and {"type":"stats"} is answered {"type":"stats","messages":N,"bytes":B,"sha256":"<hex>"}
+// over the data messages received on this stream so far (SHA-256 of their payloads
+// concatenated; ping/stats requests excluded) — the upstream's view of a relay. A client's
+// close is answered with the same code. permessage-deflate is off, messages are sent
+// unfragmented, and messages up to 64 MiB are accepted (reassembled from fragments). When
+// more than 4 MiB of echoes wait for a client that does not read, the mock stops reading.
 //
 // Test controls (request headers): `X-Mock-Status: N` answers with status N (100..599 except
 // 1xx); `X-Mock-Delay-Ms: N` answers after N ms (async timer); `X-Mock-Body-Bytes: N` answers

@@ -96,6 +96,22 @@ struct GatewayMetrics::Impl {
                                        .Register(*registry)
                                        .Add({});
 
+  prometheus::Family<prometheus::Counter>& stream_messages =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_ws_messages_total")
+          .Help("WebSocket data messages by direction and outcome (relayed, rejected, shaped)")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& stream_audio =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_ws_audio_bytes_total")
+          .Help("Audio bytes of client WebSocket messages by outcome")
+          .Register(*registry);
+  prometheus::Gauge& streams = prometheus::BuildGauge()
+                                   .Name("kallglot_gateway_open_streams")
+                                   .Help("Open WebSocket session streams")
+                                   .Register(*registry)
+                                   .Add({});
+
   // Family::Add locks the family and hashes the labels. The request path looks its series
   // up in a per-thread map instead (no lock, no allocation once warm); only a miss takes
   // the family's lock.
@@ -153,6 +169,23 @@ void GatewayMetrics::config_reload(bool ok) {
 }
 
 void GatewayMetrics::connections_delta(int delta) { impl_->connections.Increment(delta); }
+
+void GatewayMetrics::stream_message(StreamDirection direction, std::string_view outcome) {
+  std::lock_guard lock(impl_->family_mutex);
+  impl_->stream_messages
+      .Add({{"direction", direction == StreamDirection::client_to_upstream ? "client_to_upstream"
+                                                                           : "upstream_to_client"},
+            {"outcome", std::string(outcome)}})
+      .Increment();
+}
+
+void GatewayMetrics::stream_audio_bytes(std::string_view outcome, std::int64_t bytes) {
+  std::lock_guard lock(impl_->family_mutex);
+  impl_->stream_audio.Add({{"outcome", std::string(outcome)}})
+      .Increment(static_cast<double>(bytes));
+}
+
+void GatewayMetrics::streams_delta(int delta) { impl_->streams.Increment(delta); }
 
 std::string GatewayMetrics::serialize() const {
   prometheus::TextSerializer serializer;

@@ -3,6 +3,7 @@
 // are cached per (plan, group, result) so the request path does not take the registry lock.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,6 +28,13 @@ class GatewayMetrics {
   void store_error();
   void config_reload(bool ok);
   void connections_delta(int delta);
+
+  // WebSocket streams (SPEC §5). `outcome`: relayed | rejected | shaped (a shaped message
+  // is also counted relayed once it goes). Audio bytes are the metered ones.
+  enum class StreamDirection { client_to_upstream, upstream_to_client };
+  void stream_message(StreamDirection direction, std::string_view outcome);
+  void stream_audio_bytes(std::string_view outcome, std::int64_t bytes);
+  void streams_delta(int delta);
 
   // The Prometheus text exposition of every series.
   std::string serialize() const;

@@ -33,6 +33,17 @@ class CallerCache {
                                                                 const policy::Policy& policy,
                                                                 std::uint64_t policy_version);
 
+  // The caller an account acts as in one environment (a session's stream), nullptr when
+  // the account no longer exists.
+  core::Result<std::shared_ptr<const Caller>, std::string> for_account(
+      std::string_view account_id, store::KeyEnvironment environment, const policy::Policy& policy,
+      std::uint64_t policy_version);
+
+  // Moves on every account or key change: a caller taken earlier may be stale.
+  std::uint64_t store_version() const noexcept { return accounts_.version(); }
+
+  static std::string subject_of(std::string_view account_id, store::KeyEnvironment environment);
+
   // The caller for an unauthenticated client address (unknown_key: anonymous).
   std::shared_ptr<const Caller> anonymous(std::string_view client_ip, const policy::Policy& policy,
                                           std::uint64_t policy_version);
@@ -54,6 +65,9 @@ class CallerCache {
   };
 
   void invalidate_if_stale(std::uint64_t policy_version);
+  core::Result<std::shared_ptr<const Caller>, std::string> build(std::string_view account_id,
+                                                                 store::KeyEnvironment environment,
+                                                                 const policy::Policy& policy);
 
   static constexpr std::size_t kMaxEntries = 100'000;  // per worker; cleared when exceeded
 
@@ -61,7 +75,8 @@ class CallerCache {
   const core::Clock& clock_;
   std::uint64_t store_version_ = 0;
   std::uint64_t policy_version_ = 0;
-  StringMap<Entry> entries_;
+  StringMap<Entry> entries_;              // by plain key
+  StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
   StringMap<std::shared_ptr<const Caller>> anonymous_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <charconv>
@@ -17,12 +18,15 @@
 #include "proxy/rate_limit_headers.h"
 #include "proxy/request_target.h"
 #include "proxy/store_await.h"
+#include "proxy/stream_relay.h"
 #include "proxy/worker.h"
 
 namespace gw::proxy {
 namespace {
 
 constexpr std::uint64_t kMaxDiscardBytes = 64 * 1024;  // bodies of refused requests we still read
+constexpr std::size_t kMaxCapturedBytes = 64 * 1024;   // of a session-creation answer, for its id
+constexpr std::uint64_t kMaxUpstreamMessageBytes = 64ull * 1024 * 1024;
 
 std::string_view path_of(std::string_view target) {
   const auto query = target.find('?');
@@ -60,6 +64,11 @@ bool is_malformed_request(const beast::error_code& ec) {
   return &ec.category() == &beast::error_code(http::error::bad_method).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message &&
          ec != http::error::need_buffer;
+}
+
+// Usage history is kept per account (per client address for anonymous callers).
+std::string_view usage_subject(const Caller& caller) {
+  return caller.anonymous ? std::string_view(caller.subject) : std::string_view(caller.account_id);
 }
 
 bool is_timeout(const beast::error_code& ec) {
@@ -120,8 +129,27 @@ net::awaitable<void> HttpConnection::run() {
     }
     if (!co_await handle(parser)) break;
   }
-  beast::error_code ignored;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  co_await lingering_close();
+}
+
+// Closes our side, then reads (and drops) what the client still sends until it closes
+// too, for a bounded time and amount: closing a socket with unread data makes the kernel
+// answer RST, which can destroy the answer just written (a 413, a WebSocket close frame).
+net::awaitable<void> HttpConnection::lingering_close() {
+  static constexpr auto kLingerTimeout = std::chrono::seconds(1);
+  static constexpr std::size_t kMaxLingerBytes = 1024 * 1024;
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    std::array<char, 4096> sink;
+    std::size_t drained = 0;
+    stream_.expires_after(kLingerTimeout);
+    while (drained < kMaxLingerBytes) {
+      auto [read_ec, n] = co_await stream_.async_read_some(net::buffer(sink), use_nothrow);
+      if (read_ec) break;
+      drained += n;
+    }
+  }
   stream_.close();
 }
 
@@ -172,13 +200,18 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   const std::string_view path = path_of(req.target());
 
   std::string session_id;
-  if (boost::beast::websocket::is_upgrade(req) ||
-      policy().match_session_route(method, path, &session_id) == policy::SessionRoute::stream) {
-    // The WebSocket relay is the seam for session streams (a later issue): until then the
-    // gateway refuses upgrades rather than relaying them unlimited.
-    co_await respond_error(exchange, http::status::not_implemented, "api_error",
-                           "streams_not_supported",
-                           "Session streams are not served by this gateway yet.");
+  const policy::SessionRoute session_route =
+      policy().match_session_route(method, path, &session_id);
+  if (boost::beast::websocket::is_upgrade(req)) {
+    // Session streams are the one route without an API key: Kallglot authenticates them
+    // with the session's stream token, which goes through. No other route upgrades.
+    if (session_route == policy::SessionRoute::stream) {
+      co_await relay_stream(exchange, std::move(session_id));
+      co_return false;
+    }
+    co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                           "upgrade_not_supported",
+                           "Only session streams (GET /v1/sessions/{id}/connect) upgrade.");
     co_return false;
   }
 
@@ -224,9 +257,15 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   exchange.limits = {exchange.limit_storage.data(), count};
   const std::string_view group_name =
       exchange.group ? std::string_view(policy().group_name(*exchange.group)) : std::string_view();
-  const std::string_view usage_subject = exchange.caller->anonymous
-                                             ? std::string_view(exchange.caller->subject)
-                                             : std::string_view(exchange.caller->account_id);
+
+  // 4. A new session first needs a free slot (before its rate-limit units are spent, so a
+  // refusal costs nothing).
+  const bool creates_session = session_route == policy::SessionRoute::create;
+  if (creates_session) {
+    auto grant = co_await acquire_session_slot(exchange);
+    if (!grant) co_return false;  // answered
+    if (!grant->acquired) co_return co_await respond_no_session_slot(exchange, group_name);
+  }
 
   if (count > 0) {
     const auto started = std::chrono::steady_clock::now();
@@ -241,6 +280,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
                             metrics::DecisionResult::degraded);
       spdlog::warn("counter store error: {}", outcome.error().detail);
       if (config.store.on_failure == config::OnStoreFailure::fail_closed) {
+        if (creates_session) co_await cancel_session_slot(exchange);
         co_await discard_request_body(exchange);
         co_await respond_error(exchange, http::status::service_unavailable, "api_error",
                                "rate_limiter_unavailable",
@@ -248,32 +288,38 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
         co_return false;
       }
       // fail_open (and `local` until a remote store exists): admit, counted as degraded.
-      co_return co_await forward(exchange);
+    } else {
+      exchange.decision = *outcome;
+      exchange.decided = true;
     }
-    exchange.decision = *outcome;
-    exchange.decided = true;
-  } else {
-    exchange.decision.admitted = true;
   }
+  if (!exchange.decided) exchange.decision.admitted = true;
 
   const bool admitted = exchange.decision.admitted;
   bool shadow_over = false;
   for (const auto& d : exchange.decision.view()) shadow_over |= d.over_limit;
-  deps.metrics.decision(exchange.caller->plan_name, group_name,
-                        !admitted     ? metrics::DecisionResult::denied
-                        : shadow_over ? metrics::DecisionResult::shadow_denied
-                                      : metrics::DecisionResult::allowed);
-  deps.usage.record(usage_subject, admitted, exchange.now);
+  if (exchange.decided) {
+    deps.metrics.decision(exchange.caller->plan_name, group_name,
+                          !admitted     ? metrics::DecisionResult::denied
+                          : shadow_over ? metrics::DecisionResult::shadow_denied
+                                        : metrics::DecisionResult::allowed);
+  }
+  deps.usage.record(usage_subject(*exchange.caller), admitted, exchange.now);
 
   if (!admitted) {
+    if (creates_session) co_await cancel_session_slot(exchange);
     deps.metrics.rejected_429("rate_limit_exceeded");
     const bool keep = co_await discard_request_body(exchange);
     const bool kept = co_await respond_too_many_requests(exchange);
     co_return keep&& kept;
   }
 
-  // 4. Forward and relay.
-  co_return co_await forward(exchange);
+  // 5. Forward and relay; a session's slot follows the upstream's answer.
+  const bool keep_alive = co_await forward(exchange);  // settles a new session's slot
+  if (session_route == policy::SessionRoute::end && exchange.upstream_status / 100 == 2) {
+    co_await release_session_slot(exchange, session_id);
+  }
+  co_return keep_alive;
 }
 
 net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
@@ -313,6 +359,13 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
     }
   }
 
+  std::int64_t active_sessions = 0;
+  auto listing =
+      co_await async_session<store::SessionStore::Listing>([&](auto executor, auto done) {
+        deps.sessions.list(caller.subject, exchange.now, executor, std::move(done));
+      });
+  if (listing) active_sessions = listing->active;
+
   boost::json::object body{
       {"object", "rate_limits"},
       {"plan", caller.plan_name},
@@ -320,12 +373,12 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
                       : caller.environment == store::KeyEnvironment::test ? "test"
                                                                           : "live"},
       {"limits", std::move(limits)},
-      {"active_sessions", 0},  // session slots arrive with the sessions issue
+      {"active_sessions", active_sessions},
       {"concurrent_sessions",
        {{"limit", caller.limits.concurrent_sessions
                       ? boost::json::value(*caller.limits.concurrent_sessions)
                       : boost::json::value(nullptr)},
-        {"active", 0}}},
+        {"active", active_sessions}}},
       {"websocket",
        {{"messages_per_second", caller.limits.ws_messages_per_second},
         {"audio_bytes_per_second", caller.limits.ws_audio_bytes_per_second}}}};
@@ -374,9 +427,14 @@ net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange
                                    "upstream_unavailable", "The upstream API is unavailable.");
 }
 
-// X-Request-ID and, once a decision was taken, the rate-limit fields.
+// X-Request-ID, the rate-limit fields once a decision was taken, and the slot counts of a
+// session creation.
 void HttpConnection::write_gateway_fields(Exchange& exchange, HeadWriter& head) {
   head.field("X-Request-ID", exchange.request_id);
+  if (exchange.slot) {
+    if (exchange.slot->limit) head.field("X-Concurrent-Sessions-Limit", *exchange.slot->limit);
+    head.field("X-Concurrent-Sessions-Active", exchange.slot->active);
+  }
   if (exchange.decided && !exchange.limits.empty()) {
     const auto& config = policy().config();
     add_rate_limit_headers(
@@ -455,6 +513,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
   for (int attempt = 0;; ++attempt) {
     auto lease = co_await worker_.upstream().acquire(config.upstream, attempt > 0);
     if (!lease) {
+      co_await settle_session_slot(exchange, {});
       deps.metrics.upstream_response(0, 0);
       const bool timeout = lease.error() == UpstreamErrc::timeout;
       const bool keep = co_await discard_request_body(exchange);
@@ -468,8 +527,9 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     write_upstream_request_head(exchange, head_);
     const RelayResult sent =
         co_await relay_message(stream_, buffer_, parser, config.http.idle_timeout, upstream.stream,
-                               config.upstream.request_timeout, req.chunked(), head_);
+                               config.upstream.request_timeout, req.chunked(), head_, nullptr);
     if (sent.read_error) {
+      co_await settle_session_slot(exchange, {});
       if (sent.read_error == http::error::body_limit) {
         co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
                                "request_too_large", "Request body too large.");
@@ -491,6 +551,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
       // when the request had no body (nothing of it is lost).
       if (lease->reused && !has_body && attempt == 0 && !is_timeout(ec)) continue;
+      co_await settle_session_slot(exchange, {});
       deps.metrics.upstream_response(0, 0);
       spdlog::debug("upstream exchange failed: {}", ec.message());
       co_await respond_upstream_failure(exchange, is_timeout(ec));
@@ -505,15 +566,287 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     // the same way.
     const bool delimited = rp.is_done() || rp.chunked() || rp.content_length().has_value();
     const bool keep_alive = delimited && client_keep_alive && !worker_.draining();
+    const int status = rp.get().result_int();
+
+    // A new session's answer is held until its slot is bound to the id in it, so the
+    // client cannot end the session before the gateway knows it (small answers only;
+    // a larger or unsized one is relayed first and settled after).
+    std::string held;
+    if (creating_session(exchange) && rp.content_length() &&
+        *rp.content_length() <= kMaxCapturedBytes) {
+      if (!co_await read_whole_body(upstream, rp, held)) {
+        co_await settle_session_slot(exchange, {});
+        co_await respond_upstream_failure(exchange, false);
+        co_return false;
+      }
+      exchange.upstream_status = status;
+      co_await settle_session_slot(exchange, held);
+    }
+
     head_.clear();
     write_client_response_head(exchange, rp.get(), keep_alive, head_);
-    const RelayResult relayed = co_await relay_message(
-        upstream.stream, upstream.buffer, rp, config.upstream.request_timeout, stream_,
-        config.upstream.request_timeout, rp.chunked(), head_);
+    RelayResult relayed;
+    if (exchange.upstream_status != 0) {
+      const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(held)};
+      stream_.expires_after(config.upstream.request_timeout);
+      auto [wec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
+      relayed.write_error = wec;
+    } else {
+      relayed = co_await relay_message(upstream.stream, upstream.buffer, rp,
+                                       config.upstream.request_timeout, stream_,
+                                       config.upstream.request_timeout, rp.chunked(), head_,
+                                       creating_session(exchange) ? &held : nullptr);
+      exchange.upstream_status = relayed.read_error ? 0 : status;
+      if (creating_session(exchange)) co_await settle_session_slot(exchange, held);
+    }
     if (relayed.read_error || relayed.write_error) co_return false;
     if (rp.keep_alive()) worker_.upstream().release(std::move(lease->connection));
     co_return keep_alive;
   }
+}
+
+// Reads a response body of known, small length whole (a session creation's answer).
+net::awaitable<bool> HttpConnection::read_whole_body(UpstreamConnection& upstream,
+                                                     http::response_parser<http::buffer_body>& rp,
+                                                     std::string& body) {
+  const auto length = rp.content_length();
+  body.resize(length ? static_cast<std::size_t>(*length) : 0);
+  std::size_t filled = 0;
+  while (!rp.is_done()) {
+    rp.get().body().data = body.data() + filled;
+    rp.get().body().size = body.size() - filled;
+    upstream.stream.expires_after(policy().config().upstream.request_timeout);
+    auto [ec, n] =
+        co_await http::async_read_some(upstream.stream, upstream.buffer, rp, use_nothrow);
+    if (ec && ec != http::error::need_buffer) co_return false;
+    filled = body.size() - rp.get().body().size;
+  }
+  body.resize(filled);
+  co_return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Concurrent-session slots (SPEC §4). The slot is taken before the creation is forwarded,
+// bound to the id of the upstream's 2xx answer, and given back on any other outcome.
+
+net::awaitable<std::optional<store::SlotGrant>> HttpConnection::acquire_session_slot(
+    Exchange& exchange) {
+  const ProxyDeps& deps = worker_.deps();
+  const Caller& caller = *exchange.caller;
+  const std::chrono::seconds lease = policy().config().sessions.lease;
+  auto grant = co_await async_session<store::SlotGrant>([&](auto executor, auto done) {
+    deps.sessions.acquire(caller.subject, caller.account_id, caller.limits.concurrent_sessions,
+                          exchange.now, lease, executor, std::move(done));
+  });
+  if (!grant) {
+    deps.metrics.store_error();
+    spdlog::error("session store: {}", grant.error().detail);
+    co_await discard_request_body(exchange);
+    co_await respond_error(exchange, http::status::service_unavailable, "api_error",
+                           "rate_limiter_unavailable",
+                           "The rate limiter is unavailable. Retry later.");
+    co_return std::nullopt;
+  }
+  exchange.slot = *grant;
+  co_return std::move(*grant);
+}
+
+net::awaitable<bool> HttpConnection::respond_no_session_slot(Exchange& exchange,
+                                                             std::string_view group) {
+  const ProxyDeps& deps = worker_.deps();
+  // The usual X-RateLimit-* fields, from a peek: the refusal charges nothing.
+  if (!exchange.limits.empty()) {
+    store::CheckOutcome peeked = co_await async_check(
+        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1},
+        exchange.now, /*peek=*/true);
+    if (peeked) {
+      exchange.decision = *peeked;
+      exchange.decided = true;
+    }
+  }
+  deps.metrics.decision(exchange.caller->plan_name, group, metrics::DecisionResult::denied);
+  deps.metrics.rejected_429("concurrent_session_limit_exceeded");
+  deps.usage.record(usage_subject(*exchange.caller), false, exchange.now);
+  const store::SlotGrant& slot = *exchange.slot;
+  const std::string message = fmt::format(
+      "Concurrent session limit exceeded ({} active, limit {}). End a session before creating "
+      "another.",
+      slot.active, slot.limit.value_or(0));
+  std::string body;
+  core::append_json(core::ApiError{.type = "rate_limit_error",
+                                   .code = "concurrent_session_limit_exceeded",
+                                   .message = message,
+                                   .request_id = exchange.request_id},
+                    body);
+  const bool keep = co_await discard_request_body(exchange);
+  const bool kept = co_await respond(exchange, http::status::too_many_requests, body);
+  co_return keep&& kept;
+}
+
+net::awaitable<void> HttpConnection::cancel_session_slot(Exchange& exchange) {
+  if (!creating_session(exchange)) co_return;
+  exchange.slot_settled = true;
+  const ProxyDeps& deps = worker_.deps();
+  const Caller& caller = *exchange.caller;
+  auto cancelled = co_await async_session<bool>([&](auto executor, auto done) {
+    deps.sessions.cancel(caller.subject, exchange.slot->reservation, executor, std::move(done));
+  });
+  if (!cancelled) spdlog::error("session store: cancel: {}", cancelled.error().detail);
+}
+
+namespace {
+
+// The "id" of a session-creation answer, or empty.
+std::string session_id_of(std::string_view body) {
+  boost::system::error_code ec;
+  const boost::json::value value = boost::json::parse(body, ec);
+  if (ec || !value.is_object()) return {};
+  const auto* id = value.as_object().if_contains("id");
+  if (id == nullptr || !id->is_string() || id->as_string().empty()) return {};
+  return std::string(id->as_string());
+}
+
+}  // namespace
+
+// Binds the slot to the id of a 2xx answer; gives it back otherwise.
+net::awaitable<void> HttpConnection::settle_session_slot(Exchange& exchange,
+                                                         std::string_view response_body) {
+  if (!creating_session(exchange)) co_return;
+  std::string session_id;
+  if (exchange.upstream_status / 100 == 2) {
+    session_id = session_id_of(response_body);
+    if (session_id.empty()) {
+      spdlog::warn("session creation answered {} without a parsable \"id\": slot given back",
+                   exchange.upstream_status);
+    }
+  }
+  if (session_id.empty()) {
+    co_await cancel_session_slot(exchange);
+    co_return;
+  }
+
+  exchange.slot_settled = true;
+  const ProxyDeps& deps = worker_.deps();
+  const Caller& caller = *exchange.caller;
+  const std::chrono::seconds lease = policy().config().sessions.lease;
+  auto bound = co_await async_session<bool>([&](auto executor, auto done) {
+    deps.sessions.bind(caller.subject, exchange.slot->reservation, session_id, exchange.now, lease,
+                       executor, std::move(done));
+  });
+  if (!bound) {
+    spdlog::error("session store: bind: {}", bound.error().detail);
+  } else if (!*bound) {
+    spdlog::warn("session {}: its slot was freed before the upstream answered", session_id);
+  }
+}
+
+// `POST /v1/sessions/{id}/end` answered 2xx: the session's slot is free (idempotent).
+net::awaitable<void> HttpConnection::release_session_slot(Exchange& exchange,
+                                                          std::string session_id) {
+  const ProxyDeps& deps = worker_.deps();
+  const Caller& caller = *exchange.caller;
+  auto released = co_await async_session<bool>([&](auto executor, auto done) {
+    deps.sessions.release(caller.subject, session_id, executor, std::move(done));
+  });
+  if (!released) spdlog::error("session store: release: {}", released.error().detail);
+}
+
+// ---------------------------------------------------------------------------------------
+// Session streams (SPEC §5): both WebSocket handshakes, then a StreamRelay.
+
+net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::string session_id) {
+  namespace websocket = boost::beast::websocket;
+  const ProxyDeps& deps = worker_.deps();
+  const auto& config = policy().config();
+  auto& req = exchange.parser->get();
+
+  // Whose session is it? Its creator's limits apply; a session never seen here gets the
+  // free plan's (and a log line).
+  std::shared_ptr<const Caller> caller;
+  auto found =
+      co_await async_session<std::optional<store::SessionRecord>>([&](auto executor, auto done) {
+        deps.sessions.find(session_id, exchange.now, executor, std::move(done));
+      });
+  if (found && *found) {
+    const store::KeyEnvironment environment = (*found)->subject.ends_with(":test")
+                                                  ? store::KeyEnvironment::test
+                                                  : store::KeyEnvironment::live;
+    auto resolved =
+        worker_.callers().for_account((*found)->account_id, environment, policy(), policy_version_);
+    if (resolved) caller = std::move(*resolved);
+  } else if (!found) {
+    spdlog::error("session store: find: {}", found.error().detail);
+  }
+  if (!caller)
+    spdlog::info("stream for session {} the gateway did not see created: free plan limits",
+                 session_id);
+
+  // The upstream side first, so its refusal (a bad token, say) reaches the client as is.
+  auto lease = co_await worker_.upstream().acquire(config.upstream, /*fresh_only=*/true);
+  if (!lease) {
+    co_await respond_upstream_failure(exchange, lease.error() == UpstreamErrc::timeout);
+    co_return;
+  }
+  beast::tcp_stream& upstream_tcp = lease->connection->stream;
+  upstream_tcp.expires_never();
+  StreamRelay::WebSocket upstream(upstream_tcp);
+  upstream.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+  upstream.read_message_max(kMaxUpstreamMessageBytes);  // bounds memory; the upstream is trusted
+  std::vector<std::pair<std::string, std::string>> passed;
+  const HopByHopFilter hop_by_hop(req);
+  for (const auto& field : req) {
+    if (hop_by_hop.drops(field)) continue;
+    switch (field.name()) {
+      case http::field::host:
+      case http::field::sec_websocket_key:
+      case http::field::sec_websocket_version:
+      case http::field::sec_websocket_extensions:
+        continue;  // the handshake sets its own
+      default:
+        passed.emplace_back(field.name_string(), field.value());
+    }
+  }
+  passed.emplace_back("X-Forwarded-For", client_ip_);
+  passed.emplace_back("X-Forwarded-Proto", "http");
+  passed.emplace_back("X-Request-ID", exchange.request_id);
+  upstream.set_option(
+      websocket::stream_base::decorator([passed = std::move(passed)](websocket::request_type& r) {
+        for (const auto& [name, value] : passed) r.set(name, value);
+      }));
+  websocket::response_type upstream_answer;
+  const std::string host = config.upstream.host + ":" + std::to_string(config.upstream.port);
+  const std::string target(req.target());
+  auto [hec] = co_await upstream.async_handshake(upstream_answer, host, target, use_nothrow);
+  if (hec) {
+    if (upstream_answer.result_int() >= 400) {
+      // The upstream refused the stream (a bad token, an ended session): say so.
+      const std::string body = upstream_answer.body();
+      co_await respond(exchange, upstream_answer.result(), body);
+    } else {
+      co_await respond_upstream_failure(exchange, is_timeout(hec));
+    }
+    co_return;
+  }
+
+  // Then the client side, agreeing to the subprotocol the upstream chose.
+  stream_.expires_never();
+  StreamRelay::WebSocket client(stream_);
+  client.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  client.read_message_max(0);  // the relay enforces max_message_bytes itself (with 1009)
+  std::string protocol(upstream_answer[http::field::sec_websocket_protocol]);
+  client.set_option(websocket::stream_base::decorator(
+      [protocol = std::move(protocol), id = exchange.request_id](websocket::response_type& r) {
+        if (!protocol.empty()) r.set(http::field::sec_websocket_protocol, protocol);
+        r.set("X-Request-ID", id);
+      }));
+  auto [aec] = co_await client.async_accept(req, use_nothrow);
+  if (aec) {
+    co_await upstream.async_close(websocket::close_code::going_away, use_nothrow);
+    co_return;
+  }
+
+  StreamRelay relay(worker_, client, upstream, std::move(caller), std::move(session_id));
+  co_await relay.run();
 }
 
 // Request line and fields for the upstream: hop-by-hop fields dropped, the client's
@@ -582,7 +915,8 @@ template <class Parser>
 net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
     beast::tcp_stream& in, beast::flat_buffer& in_buffer, Parser& parser,
     std::chrono::milliseconds read_timeout, beast::tcp_stream& out,
-    std::chrono::milliseconds write_timeout, bool chunked, const std::string& head) {
+    std::chrono::milliseconds write_timeout, bool chunked, const std::string& head,
+    std::string* capture) {
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   auto& body = parser.get().body();
@@ -618,6 +952,9 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
       }
       buffers[count++] = net::buffer(chunk->data(), bytes);
       if (chunked) buffers[count++] = net::buffer(kCrlf);
+      if (capture != nullptr && capture->size() < kMaxCapturedBytes) {
+        capture->append(chunk->data(), std::min(bytes, kMaxCapturedBytes - capture->size()));
+      }
     }
     if (last && chunked) buffers[count++] = net::buffer(kLastChunk);
     if (count > 0) {

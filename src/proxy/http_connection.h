@@ -13,7 +13,9 @@
 #include "proxy/beast.h"
 #include "proxy/caller.h"
 #include "proxy/head_writer.h"
+#include "proxy/upstream_pool.h"
 #include "store/counter_store.h"
+#include "store/session_store.h"
 
 namespace gw::proxy {
 
@@ -44,7 +46,10 @@ class HttpConnection {
     std::array<store::LimitRef, store::kMaxLimitsPerCheck> limit_storage{};
     std::span<const store::LimitRef> limits;
     store::CheckResult decision;
-    bool decided = false;  // limits/decision hold a real decision (headers are due)
+    bool decided = false;                  // limits/decision hold a real decision (headers are due)
+    std::optional<store::SlotGrant> slot;  // session creation: the slot asked for
+    bool slot_settled = false;             // the slot was bound or given back
+    int upstream_status = 0;  // forward(): the upstream's status once relayed whole; 0 otherwise
   };
 
   // What relaying one message came to: a failure reading its source or writing it on.
@@ -54,6 +59,7 @@ class HttpConnection {
   };
 
   net::awaitable<bool> wait_for_request();
+  net::awaitable<void> lingering_close();
   net::awaitable<bool> handle(RequestParser& parser);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
   net::awaitable<bool> forward(Exchange& exchange);
@@ -65,7 +71,7 @@ class HttpConnection {
                                             Parser& parser, std::chrono::milliseconds read_timeout,
                                             beast::tcp_stream& out,
                                             std::chrono::milliseconds write_timeout, bool chunked,
-                                            const std::string& head);
+                                            const std::string& head, std::string* capture);
 
   // Answers of the gateway's own, in the Kallglot error shape; each returns keep-alive.
   net::awaitable<bool> respond(Exchange& exchange, http::status status, std::string_view json_body,
@@ -77,6 +83,20 @@ class HttpConnection {
   void write_gateway_fields(Exchange& exchange, HeadWriter& head);
   void write_connection_field(Exchange& exchange, HeadWriter& head, bool keep_alive);
   net::awaitable<bool> discard_request_body(Exchange& exchange);
+  net::awaitable<bool> read_whole_body(UpstreamConnection& upstream,
+                                       http::response_parser<http::buffer_body>& rp,
+                                       std::string& body);
+
+  // Concurrent-session slots (SPEC §4).
+  static bool creating_session(const Exchange& exchange) {
+    return exchange.slot && exchange.slot->acquired && !exchange.slot_settled;
+  }
+  net::awaitable<std::optional<store::SlotGrant>> acquire_session_slot(Exchange& exchange);
+  net::awaitable<bool> respond_no_session_slot(Exchange& exchange, std::string_view group);
+  net::awaitable<void> cancel_session_slot(Exchange& exchange);
+  net::awaitable<void> settle_session_slot(Exchange& exchange, std::string_view response_body);
+  net::awaitable<void> release_session_slot(Exchange& exchange, std::string session_id);
+  net::awaitable<void> relay_stream(Exchange& exchange, std::string session_id);
 
   const policy::Policy& policy() const { return *policy_; }
   void refresh_policy();

@@ -8,11 +8,13 @@
 #include "policy/policy_source.h"
 #include "store/account_store.h"
 #include "store/counter_store.h"
+#include "store/session_store.h"
 
 namespace gw::proxy {
 
 struct ProxyDeps {
   store::CounterStore& counters;
+  store::SessionStore& sessions;
   store::AccountStore& accounts;
   metrics::GatewayMetrics& metrics;
   metrics::UsageHistory& usage;

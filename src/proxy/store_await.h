@@ -5,6 +5,7 @@
 
 #include "proxy/beast.h"
 #include "store/counter_store.h"
+#include "store/session_store.h"
 
 namespace gw::proxy {
 
@@ -30,6 +31,26 @@ inline net::awaitable<store::CheckOutcome> async_check(
         } else {
           store.check(request, now, executor, std::move(done));
         }
+      },
+      net::use_awaitable);
+}
+
+}  // namespace gw::proxy
+
+namespace gw::proxy {
+
+// Runs one SessionStore call and resumes the calling coroutine with its outcome.
+// `start` receives the completion handler to pass to the store (with the executor).
+template <typename T, typename Start>
+net::awaitable<store::SessionOutcome<T>> async_session(Start start) {
+  auto executor = co_await net::this_coro::executor;
+  co_return co_await net::async_initiate<decltype(net::use_awaitable),
+                                         void(store::SessionOutcome<T>)>(
+      [&](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        start(executor, [shared](store::SessionOutcome<T> outcome) {
+          std::move (*shared)(std::move(outcome));
+        });
       },
       net::use_awaitable);
 }

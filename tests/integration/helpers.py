@@ -247,6 +247,53 @@ def parallel_get(host: str, port: int, path: str, n: int, headers: dict[str, str
     return asyncio.run(main())
 
 
+def parallel_request(host: str, port: int, method: str, path: str, n: int,
+                     headers: dict[str, str], body: bytes | None = None
+                     ) -> list[tuple[int, dict[str, str], bytes]]:
+    """`n` concurrent requests, one connection each, released together.
+    Returns (status, lowercased headers, body) per request."""
+    import aiohttp
+
+    async def main():
+        conn = aiohttp.TCPConnector(limit=0, force_close=True)
+        timeout = aiohttp.ClientTimeout(total=60)
+        async with aiohttp.ClientSession(connector=conn, timeout=timeout) as session:
+            start = asyncio.Event()
+
+            async def one():
+                await start.wait()
+                async with session.request(method, f"http://{host}:{port}{path}",
+                                           headers=headers, data=body) as r:
+                    data = await r.read()
+                    return r.status, {k.lower(): v for k, v in r.headers.items()}, data
+
+            tasks = [asyncio.ensure_future(one()) for _ in range(n)]
+            await asyncio.sleep(0)
+            start.set()
+            return await asyncio.gather(*tasks)
+
+    return asyncio.run(main())
+
+
+def find_key(obj: Any, key: str) -> Any:
+    """The value of the first `key` found anywhere in a JSON document (depth first), or
+    KeyError: for fields whose place in a body SPEC does not fix."""
+    if isinstance(obj, dict):
+        if key in obj:
+            return obj[key]
+        values = obj.values()
+    elif isinstance(obj, list):
+        values = obj
+    else:
+        values = ()
+    for v in values:
+        try:
+            return find_key(v, key)
+        except KeyError:
+            pass
+    raise KeyError(key)
+
+
 # --------------------------------------------------------------------------------------
 # Processes
 

@@ -1,0 +1,74 @@
+// One session stream (SPEC §5) once both WebSocket handshakes are done: client -> upstream
+// data messages pass through the StreamLimiter (reject with an error frame, shape by not
+// reading, or close 1008), upstream -> client messages pass unlimited. One read loop per
+// direction and at most one write in flight per side, so a slow reader stops the other
+// side's reads (back-pressure) and memory per stream is bounded by one message per
+// direction (websocket.max_message_bytes; larger client messages close with 1009).
+// Close handshakes are relayed with their code and reason. Stream activity renews the
+// session's lease; a plan change reaches the stream's limits within a second.
+//
+// Lives on its connection's worker thread; run() returns when both directions are done.
+#pragma once
+
+#include <boost/beast/websocket.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "proxy/beast.h"
+#include "proxy/caller.h"
+#include "proxy/stream_limiter.h"
+
+namespace gw::proxy {
+
+class Worker;
+
+class StreamRelay {
+ public:
+  using WebSocket = boost::beast::websocket::stream<beast::tcp_stream&>;
+
+  // `caller` is the session's creator, or nullptr for a session the gateway never saw
+  // (limited with the free plan).
+  StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
+              std::shared_ptr<const Caller> caller, std::string session_id);
+  StreamRelay(const StreamRelay&) = delete;
+  StreamRelay& operator=(const StreamRelay&) = delete;
+
+  net::awaitable<void> run();
+
+ private:
+  net::awaitable<void> client_to_upstream();
+  net::awaitable<void> upstream_to_client();
+  net::awaitable<void> send_rate_limit_error(const StreamLimiter::Verdict& verdict);
+  net::awaitable<void> close_client(boost::beast::websocket::close_reason reason);
+  net::awaitable<void> lock_client_writes();
+  void unlock_client_writes();
+  net::awaitable<void> on_activity();
+  StreamLimiter::Rates rates_for(const Caller* caller) const;
+  void refresh_limits(std::chrono::nanoseconds now);
+
+  static constexpr auto kRenewEvery = std::chrono::seconds(30);
+  static constexpr auto kRefreshEvery = std::chrono::seconds(1);
+  static constexpr std::size_t kReadPiece = 64 * 1024;
+
+  Worker& worker_;
+  WebSocket& client_;
+  WebSocket& upstream_;
+  std::shared_ptr<const Caller> caller_;
+  std::string session_id_;
+  StreamLimiter limiter_;
+  std::uint64_t max_message_bytes_;
+  std::uint64_t store_version_;
+  std::uint64_t policy_version_;
+  std::chrono::nanoseconds refreshed_at_;
+  std::chrono::steady_clock::time_point renewed_at_;
+
+  // Client writes come from both loops (relayed messages, error frames, closes): one at
+  // a time, waiters parked on a timer that unlock_client_writes() cancels.
+  bool client_write_busy_ = false;
+  net::steady_timer client_write_released_;
+};
+
+}  // namespace gw::proxy

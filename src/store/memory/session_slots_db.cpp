@@ -1,0 +1,245 @@
+// Small on purpose: store/memory must not depend on store/sqlite, so the few SQLite helpers
+// this table needs are repeated here rather than shared.
+#include "store/memory/session_slots_db.h"
+
+#include <climits>
+#include <cstdint>
+#include <filesystem>
+#include <utility>
+
+namespace gw::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;  // the account store's connection, or a backup tool
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS session_slots (
+  session_id       TEXT PRIMARY KEY NOT NULL,
+  subject          TEXT NOT NULL,
+  account_id       TEXT NOT NULL,
+  created_ns       INTEGER NOT NULL,
+  lease_expires_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
+class Statement {
+ public:
+  Statement() = default;
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  int prepare(sqlite3* db, const char* sql) {
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
+  }
+  sqlite3_stmt* get() const noexcept { return stmt_; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+// One use of a prepared statement, reset on scope exit so bound views are not kept.
+class Use {
+ public:
+  explicit Use(const Statement& statement) : stmt_(statement.get()) {}
+  ~Use() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+
+  bool bind(int index, std::string_view text) {
+    if (text.size() > INT_MAX) return false;
+    // SQLITE_STATIC: `text` outlives this Use, which resets the statement before returning.
+    return sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
+                             SQLITE_STATIC) == SQLITE_OK;
+  }
+  bool bind(int index, core::UnixNanos t) {
+    return sqlite3_bind_int64(stmt_, index, t.count()) == SQLITE_OK;
+  }
+  int step() { return sqlite3_step(stmt_); }
+  std::string text(int index) const {
+    const auto* text = sqlite3_column_text(stmt_, index);
+    const int size = sqlite3_column_bytes(stmt_, index);
+    return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size))
+                : std::string();
+  }
+  core::UnixNanos nanos(int index) const {
+    return core::UnixNanos{sqlite3_column_int64(stmt_, index)};
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+std::string sqlite_error(sqlite3* db, std::string_view what) {
+  std::string detail = "sqlite: session_slots: ";
+  detail += what;
+  if (db) {
+    detail += ": ";
+    detail += sqlite3_errmsg(db);  // names tables and columns, never values
+  }
+  return detail;
+}
+
+}  // namespace
+
+struct SessionSlotsDb::Statements {
+  Statement begin, commit, rollback;
+  Statement select_all, delete_expired, put, set_lease, erase;
+
+  const char* prepare(sqlite3* db) {
+    const std::pair<Statement*, const char*> all[] = {
+        {&begin, "BEGIN IMMEDIATE"},
+        {&commit, "COMMIT"},
+        {&rollback, "ROLLBACK"},
+        {&select_all,
+         "SELECT session_id, subject, account_id, created_ns, lease_expires_ns "
+         "FROM session_slots"},
+        {&delete_expired, "DELETE FROM session_slots WHERE lease_expires_ns <= ?1"},
+        {&put,
+         "INSERT OR REPLACE INTO session_slots "
+         "(session_id, subject, account_id, created_ns, lease_expires_ns) "
+         "VALUES (?1, ?2, ?3, ?4, ?5)"},
+        {&set_lease, "UPDATE session_slots SET lease_expires_ns = ?2 WHERE session_id = ?1"},
+        {&erase, "DELETE FROM session_slots WHERE session_id = ?1"},
+    };
+    for (const auto& [statement, sql] : all) {
+      if (statement->prepare(db, sql) != SQLITE_OK) return sql;
+    }
+    return nullptr;
+  }
+};
+
+core::Result<std::unique_ptr<SessionSlotsDb>, std::string> SessionSlotsDb::open(
+    std::string_view path) {
+  const std::string file(path);
+  const bool in_memory = file == ":memory:" || file.empty();
+  if (!in_memory && !file.starts_with("file:")) {
+    const auto parent = std::filesystem::path(file).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return core::unexpected("sqlite: cannot create directory " + parent.string() + ": " +
+                              ec.message());
+    }
+  }
+
+  sqlite3* db = nullptr;
+  // NOMUTEX: the connection is serialized by mutex_, SQLite's own lock would be a second.
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  if (sqlite3_open_v2(in_memory ? ":memory:" : file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string err = sqlite_error(db, "cannot open " + file);
+    sqlite3_close(db);
+    return core::unexpected(std::move(err));
+  }
+  // From here on the object owns `db` and closes it on every path.
+  std::unique_ptr<SessionSlotsDb> slots(new SessionSlotsDb(db));
+
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  sqlite3_extended_result_codes(db, 1);
+  // NORMAL: a process crash loses nothing committed; a power loss may drop the last
+  // commits, i.e. a few slots come back free — the cheap side to err on.
+  if (!in_memory && sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::unexpected(sqlite_error(db, "cannot configure " + file));
+  }
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return core::unexpected(sqlite_error(db, "cannot create the table in " + file));
+  }
+  if (const char* failed = slots->statements_->prepare(db)) {
+    return core::unexpected(sqlite_error(db, std::string("cannot prepare ") + failed));
+  }
+  return slots;
+}
+
+SessionSlotsDb::SessionSlotsDb(sqlite3* db)
+    : db_(db), statements_(std::make_unique<Statements>()) {}
+
+SessionSlotsDb::~SessionSlotsDb() {
+  statements_.reset();  // statements must be finalized before the connection closes
+  sqlite3_close(db_);
+}
+
+std::string SessionSlotsDb::error(std::string_view what) const { return sqlite_error(db_, what); }
+
+core::Result<std::vector<SessionRecord>, std::string> SessionSlotsDb::load(core::UnixNanos now) {
+  std::lock_guard lock(mutex_);
+  {
+    Use use(statements_->delete_expired);
+    if (!use.bind(1, now)) return core::unexpected(error("load: bind"));
+    if (use.step() != SQLITE_DONE) return core::unexpected(error("load: delete expired"));
+  }
+  std::vector<SessionRecord> records;
+  Use use(statements_->select_all);
+  for (;;) {
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return core::unexpected(error("load"));
+    records.push_back(SessionRecord{.session_id = use.text(0),
+                                    .subject = use.text(1),
+                                    .account_id = use.text(2),
+                                    .created = use.nanos(3),
+                                    .lease_expires = use.nanos(4)});
+  }
+  return records;
+}
+
+core::Result<std::size_t, std::string> SessionSlotsDb::apply_one(const SlotWrite& write) {
+  switch (write.kind) {
+    case SlotWrite::Kind::put: {
+      Use use(statements_->put);
+      if (!use.bind(1, write.session_id) || !use.bind(2, write.subject) ||
+          !use.bind(3, write.account_id) || !use.bind(4, write.created) ||
+          !use.bind(5, write.lease_expires)) {
+        return core::unexpected(error("put: bind"));
+      }
+      if (use.step() != SQLITE_DONE) return core::unexpected(error("put"));
+      break;
+    }
+    case SlotWrite::Kind::set_lease: {
+      Use use(statements_->set_lease);
+      if (!use.bind(1, write.session_id) || !use.bind(2, write.lease_expires)) {
+        return core::unexpected(error("set lease: bind"));
+      }
+      if (use.step() != SQLITE_DONE) return core::unexpected(error("set lease"));
+      break;
+    }
+    case SlotWrite::Kind::erase: {
+      Use use(statements_->erase);
+      if (!use.bind(1, write.session_id)) return core::unexpected(error("erase: bind"));
+      if (use.step() != SQLITE_DONE) return core::unexpected(error("erase"));
+      break;
+    }
+  }
+  return static_cast<std::size_t>(sqlite3_changes(db_));
+}
+
+core::Result<std::size_t, std::string> SessionSlotsDb::apply(std::span<const SlotWrite> writes) {
+  if (writes.empty()) return std::size_t{0};
+  std::lock_guard lock(mutex_);
+  // One statement is atomic by itself; only batches pay for BEGIN/COMMIT.
+  if (writes.size() == 1) return apply_one(writes.front());
+
+  if (Use(statements_->begin).step() != SQLITE_DONE) return core::unexpected(error("begin"));
+  std::size_t changed = 0;
+  for (const SlotWrite& write : writes) {
+    auto rows = apply_one(write);
+    if (!rows) {
+      Use(statements_->rollback).step();
+      return rows;
+    }
+    changed += *rows;
+  }
+  if (Use(statements_->commit).step() != SQLITE_DONE) {
+    std::string err = error("commit");
+    // A failed COMMIT may leave the transaction open (SQLITE_BUSY); end it either way.
+    if (!sqlite3_get_autocommit(db_)) Use(statements_->rollback).step();
+    return core::unexpected(std::move(err));
+  }
+  return changed;
+}
+
+}  // namespace gw::store
