@@ -602,6 +602,7 @@ def main() -> int:
     targets = [t for t in args.targets.split(",") if t]
     if args.frame_bytes < 16:
         ap.error("--frame-bytes must be at least 16 (it carries a timestamp)")
+    args.binary = os.path.abspath(args.binary)
     if not os.access(args.binary, os.X_OK):
         log(f"{args.binary} not found (build it first, or set GW_BINARY / --binary)")
         return 1

@@ -74,6 +74,7 @@ struct GatewayApp::Impl {
       const auto now = clock.now();
       counters.sweep(now);
       sessions->sweep(now);
+      metrics.active_sessions(static_cast<std::int64_t>(sessions->slot_count()));
       usage.sweep(now);
       schedule_sweep();
     });

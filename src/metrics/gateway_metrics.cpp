@@ -112,6 +112,13 @@ struct GatewayMetrics::Impl {
                                    .Register(*registry)
                                    .Add({});
 
+  prometheus::Gauge& sessions =
+      prometheus::BuildGauge()
+          .Name("kallglot_gateway_active_sessions")
+          .Help("Concurrent-session slots held (reserved or bound), all accounts")
+          .Register(*registry)
+          .Add({});
+
   // Family::Add locks the family and hashes the labels. The request path looks its series
   // up in a per-thread map instead (no lock, no allocation once warm); only a miss takes
   // the family's lock.
@@ -186,6 +193,10 @@ void GatewayMetrics::stream_audio_bytes(std::string_view outcome, std::int64_t b
 }
 
 void GatewayMetrics::streams_delta(int delta) { impl_->streams.Increment(delta); }
+
+void GatewayMetrics::active_sessions(std::int64_t slots) {
+  impl_->sessions.Set(static_cast<double>(slots));
+}
 
 std::string GatewayMetrics::serialize() const {
   prometheus::TextSerializer serializer;

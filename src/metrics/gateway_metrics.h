@@ -35,6 +35,7 @@ class GatewayMetrics {
   void stream_message(StreamDirection direction, std::string_view outcome);
   void stream_audio_bytes(std::string_view outcome, std::int64_t bytes);
   void streams_delta(int delta);
+  void active_sessions(std::int64_t slots);  // session slots held, all accounts
 
   // The Prometheus text exposition of every series.
   std::string serialize() const;

@@ -9,7 +9,8 @@ is covered by unit tests with an injected clock, not here.
 
 import json
 
-from helpers import Client, assert_error_shape, find_key, free_port, parallel_request
+from helpers import (Client, assert_error_shape, ensure_window, find_key, free_port,
+                     parallel_request)
 
 ROOMY = {"api_requests_per_minute": 100000,
          "groups": {"sessions_write": 100000, "sessions_read": 100000}}
@@ -132,6 +133,20 @@ def test_failed_creations_give_the_slot_back(gateway, mock):
     created_id(create(c))
     created_id(create(c))
     assert_no_slot(create(c), 2, 2)
+
+
+def test_a_refused_creation_spends_no_request_units(gateway, mock):
+    _, key = gateway.new_account("free", overrides={"api_requests_per_minute": 20,
+                                                    "groups": {"sessions_write": 20}})
+    c = gateway.client(key)
+    ensure_window(5)
+    created_id(create(c))
+    created_id(create(c))
+    for _ in range(10):
+        assert_no_slot(create(c), 2, 2)
+    r = c.get("/v1/things")
+    assert r.status == 200, r
+    assert r.int_header("X-RateLimit-Remaining") == 20 - 3, r  # two creations + this one
 
 
 def test_upstream_down_gives_the_slot_back(gateways):

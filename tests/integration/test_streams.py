@@ -617,3 +617,40 @@ def test_stream_limits_follow_the_session(gateway, mock):
         await s.close()
 
     run(body())
+
+
+def test_messages_shape_mode_delays_instead_of_dropping(gateways, mock):
+    gw = gateways.start({"websocket": {"messages_over_limit": "shape"}})
+    frames = [f'{{"type":"note","seq":{i}}}' for i in range(250)]
+
+    async def body():
+        s = await Stream.open(gw.port, "sess_shaped_messages")
+        elapsed = await shaped_send(s, frames, 0)
+        await s.close()
+        return elapsed
+
+    elapsed = run(body())
+    # 250 notes + the stats request: the last of 251 passes once 151 tokens refilled.
+    expected = (len(frames) + 1 - FREE_MSGS) / FREE_MSGS  # 1.51 s
+    assert expected * 0.9 <= elapsed <= expected * 1.1, (elapsed, expected)
+
+
+def test_audio_reject_mode_drops_what_is_over(gateways, mock):
+    gw = gateways.start({"websocket": {"audio_over_limit": "reject"}})
+
+    async def body():
+        s = await Stream.open(gw.port, "sess_rejected_audio")
+        t0 = time.monotonic()
+        for _ in range(16):  # 64 KiB at once: one second's worth passes
+            await s.send(random.randbytes(4096))
+        t1 = await s.ping_roundtrip()
+        await asyncio.sleep(0.2)
+        st = await s.stats()
+        assert FREE_AUDIO <= st["bytes"] <= FREE_AUDIO + FREE_AUDIO * (t1 - t0) + 4096, (st, t1 - t0)
+        assert st["bytes"] % 4096 == 0 and st["messages"] == st["bytes"] // 4096
+        assert s.errors, "no error frame"
+        for _, frame in s.errors:
+            assert_error_frame(frame)
+        await s.close()
+
+    run(body())
