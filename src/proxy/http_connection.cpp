@@ -315,11 +315,8 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   }
 
   // 5. Forward and relay; a session's slot follows the upstream's answer.
-  const bool keep_alive = co_await forward(exchange);  // settles a new session's slot
-  if (session_route == policy::SessionRoute::end && exchange.upstream_status / 100 == 2) {
-    co_await release_session_slot(exchange, session_id);
-  }
-  co_return keep_alive;
+  if (session_route == policy::SessionRoute::end) exchange.ending_session = std::move(session_id);
+  co_return co_await forward(exchange);  // settles a new or ended session's slot
 }
 
 net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
@@ -571,6 +568,11 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     // A new session's answer is held until its slot is bound to the id in it, so the
     // client cannot end the session before the gateway knows it (small answers only;
     // a larger or unsized one is relayed first and settled after).
+    // An ended session's slot is free once the upstream says so, before the client hears
+    // it: a creation the client sends next (on any connection) finds the slot free.
+    if (!exchange.ending_session.empty() && status / 100 == 2) {
+      co_await release_session_slot(exchange, exchange.ending_session);
+    }
     std::string held;
     if (creating_session(exchange) && rp.content_length() &&
         *rp.content_length() <= kMaxCapturedBytes) {

@@ -329,3 +329,15 @@ def test_slots_survive_a_restart(gateways, mock):
     assert end(c2, a).status == 200
     created_id(create(c2))
     assert mock.count(CREATE) == 3
+
+
+def test_a_slot_is_free_by_the_time_the_end_is_answered(gateway, mock):
+    # The client hears "ended" only after the slot is free: a creation sent right after it
+    # on another connection is admitted, every time.
+    _, key = gateway.new_account("free", overrides=ROOMY)
+    ender, creator = gateway.client(key), gateway.client(key)
+    sessions = [created_id(create(creator)), created_id(create(creator))]
+    for _ in range(20):
+        assert end(ender, sessions.pop(0)).status == 200
+        sessions.append(created_id(create(creator)))
+    assert active_sessions(creator) == 2
