@@ -45,6 +45,9 @@ prometheus::Histogram::BucketBoundaries latency_buckets() {
 }  // namespace
 
 struct GatewayMetrics::Impl {
+  using StreamDirection = GatewayMetrics::StreamDirection;
+  using StreamOutcome = GatewayMetrics::StreamOutcome;
+
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
 
   prometheus::Family<prometheus::Counter>& decisions =
@@ -112,6 +115,29 @@ struct GatewayMetrics::Impl {
                                    .Register(*registry)
                                    .Add({});
 
+  // Every (direction, outcome) a stream reports, made once: the per-message path then
+  // increments an atomic without a label lookup.
+  prometheus::Counter& c2u_relayed = stream_messages.Add(
+      {{"direction", "client_to_upstream"}, {"outcome", "relayed"}});
+  prometheus::Counter& c2u_rejected = stream_messages.Add(
+      {{"direction", "client_to_upstream"}, {"outcome", "rejected"}});
+  prometheus::Counter& c2u_shaped = stream_messages.Add(
+      {{"direction", "client_to_upstream"}, {"outcome", "shaped"}});
+  prometheus::Counter& u2c_relayed = stream_messages.Add(
+      {{"direction", "upstream_to_client"}, {"outcome", "relayed"}});
+  prometheus::Counter& audio_relayed = stream_audio.Add({{"outcome", "relayed"}});
+  prometheus::Counter& audio_rejected = stream_audio.Add({{"outcome", "rejected"}});
+
+  prometheus::Counter& stream_series(StreamDirection direction, StreamOutcome outcome) {
+    if (direction == StreamDirection::upstream_to_client) return u2c_relayed;
+    switch (outcome) {
+      case StreamOutcome::rejected: return c2u_rejected;
+      case StreamOutcome::shaped: return c2u_shaped;
+      case StreamOutcome::relayed: break;
+    }
+    return c2u_relayed;
+  }
+
   prometheus::Gauge& sessions =
       prometheus::BuildGauge()
           .Name("kallglot_gateway_active_sessions")
@@ -177,18 +203,13 @@ void GatewayMetrics::config_reload(bool ok) {
 
 void GatewayMetrics::connections_delta(int delta) { impl_->connections.Increment(delta); }
 
-void GatewayMetrics::stream_message(StreamDirection direction, std::string_view outcome) {
-  std::lock_guard lock(impl_->family_mutex);
-  impl_->stream_messages
-      .Add({{"direction", direction == StreamDirection::client_to_upstream ? "client_to_upstream"
-                                                                           : "upstream_to_client"},
-            {"outcome", std::string(outcome)}})
-      .Increment();
+void GatewayMetrics::stream_message(StreamDirection direction, StreamOutcome outcome) {
+  // Per-message path: the series were made once (see stream_series), no lookup by label.
+  impl_->stream_series(direction, outcome).Increment();
 }
 
-void GatewayMetrics::stream_audio_bytes(std::string_view outcome, std::int64_t bytes) {
-  std::lock_guard lock(impl_->family_mutex);
-  impl_->stream_audio.Add({{"outcome", std::string(outcome)}})
+void GatewayMetrics::stream_audio_bytes(StreamOutcome outcome, std::int64_t bytes) {
+  (outcome == StreamOutcome::rejected ? impl_->audio_rejected : impl_->audio_relayed)
       .Increment(static_cast<double>(bytes));
 }
 

@@ -29,11 +29,12 @@ class GatewayMetrics {
   void config_reload(bool ok);
   void connections_delta(int delta);
 
-  // WebSocket streams (SPEC §5). `outcome`: relayed | rejected | shaped (a shaped message
-  // is also counted relayed once it goes). Audio bytes are the metered ones.
+  // WebSocket streams (SPEC §5). A shaped message is counted shaped each time it waits,
+  // and relayed once it goes. Audio bytes are the metered ones.
   enum class StreamDirection { client_to_upstream, upstream_to_client };
-  void stream_message(StreamDirection direction, std::string_view outcome);
-  void stream_audio_bytes(std::string_view outcome, std::int64_t bytes);
+  enum class StreamOutcome { relayed, rejected, shaped };
+  void stream_message(StreamDirection direction, StreamOutcome outcome);
+  void stream_audio_bytes(StreamOutcome outcome, std::int64_t bytes);  // relayed | rejected
   void streams_delta(int delta);
   void active_sessions(std::int64_t slots);  // session slots held, all accounts
 

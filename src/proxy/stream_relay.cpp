@@ -15,6 +15,7 @@ namespace {
 
 namespace websocket = boost::beast::websocket;
 using Direction = metrics::GatewayMetrics::StreamDirection;
+using Outcome = metrics::GatewayMetrics::StreamOutcome;
 
 std::chrono::nanoseconds steady_now() {
   return std::chrono::steady_clock::now().time_since_epoch();
@@ -140,14 +141,14 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       if (verdict.action == StreamLimiter::Verdict::Action::wait) {
         // Shaping: nothing more is read from the client until the bucket allows this
         // message, so TCP pushes back on the client; nothing is lost.
-        deps.metrics.stream_message(Direction::client_to_upstream, "shaped");
+        deps.metrics.stream_message(Direction::client_to_upstream, Outcome::shaped);
         shaping.expires_after(verdict.wait);
         co_await shaping.async_wait(use_nothrow);
         continue;
       }
       if (verdict.action == StreamLimiter::Verdict::Action::drop) {
-        deps.metrics.stream_message(Direction::client_to_upstream, "rejected");
-        if (audio > 0) deps.metrics.stream_audio_bytes("rejected", audio);
+        deps.metrics.stream_message(Direction::client_to_upstream, Outcome::rejected);
+        if (audio > 0) deps.metrics.stream_audio_bytes(Outcome::rejected, audio);
         if (verdict.notify) co_await send_rate_limit_error(verdict);
         break;
       }
@@ -168,8 +169,8 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
         co_await close_client(websocket::close_reason(websocket::close_code::going_away));
         co_return;
       }
-      deps.metrics.stream_message(Direction::client_to_upstream, "relayed");
-      if (audio > 0) deps.metrics.stream_audio_bytes("relayed", audio);
+      deps.metrics.stream_message(Direction::client_to_upstream, Outcome::relayed);
+      if (audio > 0) deps.metrics.stream_audio_bytes(Outcome::relayed, audio);
     }
     buffer.consume(buffer.size());
   }
@@ -198,7 +199,7 @@ net::awaitable<void> StreamRelay::upstream_to_client() {
                                      use_nothrow);
       co_return;
     }
-    deps.metrics.stream_message(Direction::upstream_to_client, "relayed");
+    deps.metrics.stream_message(Direction::upstream_to_client, Outcome::relayed);
   }
 }
 
