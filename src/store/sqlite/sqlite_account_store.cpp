@@ -11,9 +11,13 @@
 #include <boost/json/serialize.hpp>
 
 #include "store/sqlite/key_hash.h"
+#include "store/sqlite_statement.h"
 
 namespace gw::store {
 namespace {
+
+using sql::Statement;
+using sql::Use;
 
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;  // another process (a backup tool) holding the lock
@@ -80,56 +84,6 @@ bool random_hex(std::size_t bytes, std::string& out) {
   }
   return true;
 }
-
-// Owns one prepared statement.
-class Statement {
- public:
-  Statement() = default;
-  ~Statement() { sqlite3_finalize(stmt_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-
-  int prepare(sqlite3* db, const char* sql) {
-    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
-  }
-  sqlite3_stmt* get() const noexcept { return stmt_; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
-
-// One use of a prepared statement: binds, steps, and resets it on scope exit so the next
-// use starts clean (and the bound views are not kept past the call).
-class Use {
- public:
-  explicit Use(const Statement& statement) : stmt_(statement.get()) {}
-  ~Use() {
-    sqlite3_reset(stmt_);
-    sqlite3_clear_bindings(stmt_);
-  }
-  Use(const Use&) = delete;
-  Use& operator=(const Use&) = delete;
-
-  bool bind(int index, std::string_view text) {
-    if (text.size() > INT_MAX) return false;
-    // SQLITE_STATIC: `text` outlives this Use, which resets the statement before returning.
-    return sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()),
-                             SQLITE_STATIC) == SQLITE_OK;
-  }
-  bool bind(int index, std::int64_t value) {
-    return sqlite3_bind_int64(stmt_, index, value) == SQLITE_OK;
-  }
-  int step() { return sqlite3_step(stmt_); }
-  std::string column_text(int index) const {
-    const auto* text = sqlite3_column_text(stmt_, index);
-    const int size = sqlite3_column_bytes(stmt_, index);
-    return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size))
-                : std::string();
-  }
-
- private:
-  sqlite3_stmt* stmt_;
-};
 
 }  // namespace
 
@@ -294,9 +248,9 @@ AccountResult<std::optional<Account>> SqliteAccountStore::get_account(std::strin
 
   Account account;
   account.id = std::string(id);
-  account.plan = use.column_text(0);
+  account.plan = use.text(0);
   boost::system::error_code ec;
-  auto overrides = boost::json::parse(use.column_text(1), ec);
+  auto overrides = boost::json::parse(use.text(1), ec);
   if (ec || !overrides.is_object()) {
     return core::unexpected(
         AccountStoreError{"sqlite: overrides_json of account " + account.id + " is not an object"});
@@ -370,9 +324,9 @@ AccountResult<std::vector<ApiKeyRecord>> SqliteAccountStore::list_keys(
     const int rc = use.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return core::unexpected(error("list_keys"));
-    keys.push_back({.key_id = use.column_text(0),
+    keys.push_back({.key_id = use.text(0),
                     .account_id = std::string(account_id),
-                    .environment = use.column_text(1) == "test" ? KeyEnvironment::test
+                    .environment = use.text(1) == "test" ? KeyEnvironment::test
                                                                 : KeyEnvironment::live});
   }
   return keys;
@@ -449,9 +403,9 @@ AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
   if (rc == SQLITE_DONE) return std::optional<ApiKeyRecord>();
   if (rc != SQLITE_ROW) return core::unexpected(error("find_key"));
   return std::optional<ApiKeyRecord>(ApiKeyRecord{
-      .key_id = use.column_text(0),
-      .account_id = use.column_text(1),
-      .environment = use.column_text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
+      .key_id = use.text(0),
+      .account_id = use.text(1),
+      .environment = use.text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
 }
 
 }  // namespace gw::store
