@@ -189,6 +189,14 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
   }
   // From here on the store owns `db` and closes it on every path.
   std::unique_ptr<SqliteAccountStore> store(new SqliteAccountStore(db, clock));
+  if (!in_memory && !file.starts_with("file:")) {
+    // Key hashes and account data: owner only (SQLite gives its -wal and -shm files the
+    // database file's mode). Best effort: a file someone else owns keeps its mode.
+    std::error_code ignored;
+    std::filesystem::permissions(
+        file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+        std::filesystem::perm_options::replace, ignored);
+  }
 
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
   sqlite3_extended_result_codes(db, 1);

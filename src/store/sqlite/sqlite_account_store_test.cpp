@@ -238,6 +238,18 @@ TEST(SqliteAccountStoreFile, PersistsAcrossReopenAndStoresNoPlainKey) {
   EXPECT_NE(bytes.find(sha256_hex(key)), std::string::npos);
 }
 
+TEST(SqliteAccountStoreFile, TheFileIsReadableByItsOwnerOnly) {
+  TempDir dir;
+  const auto path = dir.path() / "accounts.db";
+  core::FakeClock clock{core::UnixNanos{1'700'000'000s}};
+  auto store = open_or_die(path.string(), clock);
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->put_account(account("acct_1", "free")));
+  using std::filesystem::perms;
+  const perms mode = std::filesystem::status(path).permissions() & perms::all;
+  EXPECT_EQ(mode, perms::owner_read | perms::owner_write);
+}
+
 TEST(SqliteAccountStoreFile, UnopenablePathIsAnError) {
   TempDir dir;
   const auto blocker = dir.path() / "file";
