@@ -1,6 +1,6 @@
-// Prepared SQLite statements, shared by the stores that keep state in the accounts file
-// (store/sqlite: accounts and keys; store/memory: session slots). Header-only; its users
-// link SQLite themselves. Not thread-safe: callers serialize use of a connection.
+// Opening the accounts file and its prepared statements, shared by the stores that keep
+// state in it (store/sqlite: accounts and keys; store/memory: session slots). Header-only;
+// its users link SQLite themselves. Not thread-safe: callers serialize use of a connection.
 #pragma once
 
 #include <sqlite3.h>
@@ -8,12 +8,62 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/result.h"
 
 namespace gw::store::sql {
+
+// "sqlite: <what>: <SQLite's message>" (messages name tables and columns, never values).
+inline std::string error_text(sqlite3* db, std::string_view what) {
+  std::string detail = "sqlite: ";
+  detail += what;
+  if (db) {
+    detail += ": ";
+    detail += sqlite3_errmsg(db);
+  }
+  return detail;
+}
+
+// Opens (creating it and its directory) the database at `path` (":memory:" or "" for a
+// private in-memory one) for use under the caller's own lock: no SQLite mutex, a busy
+// timeout for the other connections to the same file, extended result codes, and for a
+// file WAL with NORMAL sync (readers never block the writer; a process crash loses
+// nothing committed, a power loss may drop the last commits). The caller closes it.
+inline core::Result<sqlite3*, std::string> open_database(std::string_view path,
+                                                         int busy_timeout_ms) {
+  const std::string file(path);
+  const bool in_memory = file == ":memory:" || file.empty();
+  if (!in_memory && !file.starts_with("file:")) {
+    const auto parent = std::filesystem::path(file).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return core::unexpected("sqlite: cannot create directory " + parent.string() + ": " +
+                              ec.message());
+    }
+  }
+  sqlite3* db = nullptr;
+  const int flags =
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
+  if (sqlite3_open_v2(in_memory ? ":memory:" : file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string error = error_text(db, "cannot open " + file);
+    sqlite3_close(db);
+    return core::unexpected(std::move(error));
+  }
+  sqlite3_busy_timeout(db, busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 1);
+  if (!in_memory && sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string error = error_text(db, "cannot configure " + file);
+    sqlite3_close(db);
+    return core::unexpected(std::move(error));
+  }
+  return db;
+}
 
 // Owns one prepared statement.
 class Statement {

@@ -28,13 +28,7 @@ CREATE TABLE IF NOT EXISTS session_slots (
 )sql";
 
 std::string sqlite_error(sqlite3* db, std::string_view what) {
-  std::string detail = "sqlite: session_slots: ";
-  detail += what;
-  if (db) {
-    detail += ": ";
-    detail += sqlite3_errmsg(db);  // names tables and columns, never values
-  }
-  return detail;
+  return sql::error_text(db, "session_slots: " + std::string(what));
 }
 
 }  // namespace
@@ -69,37 +63,12 @@ struct SessionSlotsDb::Statements {
 core::Result<std::unique_ptr<SessionSlotsDb>, std::string> SessionSlotsDb::open(
     std::string_view path) {
   const std::string file(path);
-  const bool in_memory = file == ":memory:" || file.empty();
-  if (!in_memory && !file.starts_with("file:")) {
-    const auto parent = std::filesystem::path(file).parent_path();
-    std::error_code ec;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return core::unexpected("sqlite: cannot create directory " + parent.string() + ": " +
-                              ec.message());
-    }
-  }
-
-  sqlite3* db = nullptr;
-  // NOMUTEX: the connection is serialized by mutex_, SQLite's own lock would be a second.
-  const int flags =
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-  if (sqlite3_open_v2(in_memory ? ":memory:" : file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string err = sqlite_error(db, "cannot open " + file);
-    sqlite3_close(db);
-    return core::unexpected(std::move(err));
-  }
+  auto opened = sql::open_database(path, kBusyTimeoutMs);
+  if (!opened) return core::unexpected(std::move(opened.error()));
+  sqlite3* db = *opened;
   // From here on the object owns `db` and closes it on every path.
   std::unique_ptr<SessionSlotsDb> slots(new SessionSlotsDb(db));
 
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  sqlite3_extended_result_codes(db, 1);
-  // NORMAL: a process crash loses nothing committed; a power loss may drop the last
-  // commits, i.e. a few slots come back free — the cheap side to err on.
-  if (!in_memory && sqlite3_exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
-                                 nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return core::unexpected(sqlite_error(db, "cannot configure " + file));
-  }
   if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return core::unexpected(sqlite_error(db, "cannot create the table in " + file));
   }

@@ -3,12 +3,11 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <climits>
 #include <filesystem>
 #include <utility>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 
 #include "store/sqlite/key_hash.h"
 #include "store/sqlite_statement.h"
@@ -154,13 +153,7 @@ class Transaction {
 };
 
 AccountStoreError open_error(sqlite3* db, std::string_view what) {
-  std::string detail = "sqlite: ";
-  detail += what;
-  if (db) {
-    detail += ": ";
-    detail += sqlite3_errmsg(db);
-  }
-  return {std::move(detail)};
+  return {sql::error_text(db, what)};
 }
 
 }  // namespace
@@ -169,24 +162,9 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
     std::string_view path, const core::Clock& clock) {
   const std::string file(path);
   const bool in_memory = file == ":memory:" || file.empty();
-  if (!in_memory && !file.starts_with("file:")) {
-    const auto parent = std::filesystem::path(file).parent_path();
-    std::error_code ec;
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return core::unexpected(
-          AccountStoreError{"cannot create directory " + parent.string() + ": " + ec.message()});
-    }
-  }
-
-  sqlite3* db = nullptr;
-  const int flags =
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
-  if (sqlite3_open_v2(in_memory ? ":memory:" : file.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    auto err = open_error(db, "cannot open " + file);
-    sqlite3_close(db);
-    return core::unexpected(std::move(err));
-  }
+  auto opened = sql::open_database(path, kBusyTimeoutMs);
+  if (!opened) return core::unexpected(AccountStoreError{std::move(opened.error())});
+  sqlite3* db = *opened;
   // From here on the store owns `db` and closes it on every path.
   std::unique_ptr<SqliteAccountStore> store(new SqliteAccountStore(db, clock));
   if (!in_memory && !file.starts_with("file:")) {
@@ -197,9 +175,6 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
         file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
         std::filesystem::perm_options::replace, ignored);
   }
-
-  sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  sqlite3_extended_result_codes(db, 1);
 
   int user_version = 0;
   {
@@ -216,13 +191,6 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
         ", newer than this gateway supports (" + std::to_string(kSchemaVersion) + ")"});
   }
 
-  // WAL: readers never block the writer, and a crash loses nothing committed. NORMAL
-  // sync is durable across a process crash (a power loss may drop the last commits).
-  const char* pragmas = in_memory ? "PRAGMA foreign_keys = OFF;"
-                                  : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
-  if (sqlite3_exec(db, pragmas, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return core::unexpected(open_error(db, "cannot configure " + file));
-  }
   if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     return core::unexpected(open_error(db, "cannot create schema in " + file));
   }
@@ -332,10 +300,10 @@ AccountResult<std::vector<ApiKeyRecord>> SqliteAccountStore::list_keys(
     const int rc = use.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return core::unexpected(error("list_keys"));
-    keys.push_back({.key_id = use.text(0),
-                    .account_id = std::string(account_id),
-                    .environment = use.text(1) == "test" ? KeyEnvironment::test
-                                                                : KeyEnvironment::live});
+    keys.push_back(
+        {.key_id = use.text(0),
+         .account_id = std::string(account_id),
+         .environment = use.text(1) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
   }
   return keys;
 }
