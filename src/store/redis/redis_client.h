@@ -1,0 +1,96 @@
+// The gateway's Redis client: the Redis protocol (hiredis's reader and formatter) on the
+// gateway's own Asio event loops, standalone or Redis Cluster.
+//
+// - One connection per (event loop, Redis node), created on first use from that loop: no
+//   thread per request, no lock on the request path, no blocking call on a loop.
+// - Automatic pipelining: every command issued during one turn of a loop goes out in one
+//   write; replies are matched to callers in order.
+// - Cluster: the first node's CLUSTER SLOTS tells whether it is a cluster; commands go to
+//   the node owning their key's slot, MOVED updates the slot map (and refreshes it), ASK
+//   is followed once with ASKING. A standalone server serves every slot.
+// - Failures: a command that gets no reply within `timeout` completes with
+//   StoreErrc::timeout (its late reply is discarded when it comes); a broken connection
+//   fails what it holds with `unavailable` and reconnects by itself with backoff; while a
+//   node is down, commands for it fail at once instead of queueing.
+//
+// Thread-safety: every method may be called from any thread. A command's callback runs on
+// the loop of the executor it was issued with, never inline from the call.
+#pragma once
+
+#include <hiredis/read.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "core/result.h"
+#include "store/counter_store.h"
+#include "store/redis/redis_url.h"
+#include "store/redis/script.h"
+
+namespace gw::store::redis {
+
+// The reply is valid only during the callback. An error reply (REDIS_REPLY_ERROR) is a
+// reply, not a StoreError: it is the command's answer.
+using ReplyResult = core::Result<const redisReply*, StoreError>;
+using ReplyCallback = std::function<void(ReplyResult)>;
+
+struct ClientOptions {
+  std::vector<RedisUrl> seeds;  // one: standalone or any cluster node; several: cluster nodes
+  std::chrono::milliseconds timeout{50};
+  std::vector<const Script*> scripts;  // loaded on every connection; must outlive the client
+};
+
+// Counters of the client's work, for /metrics and benchmarks. Monotonic.
+struct ClientStats {
+  std::atomic<std::uint64_t> commands{0};   // commands sent (each EVALSHA counts once)
+  std::atomic<std::uint64_t> writes{0};     // socket writes (pipelining: commands / writes)
+  std::atomic<std::uint64_t> timeouts{0};
+  std::atomic<std::uint64_t> redirects{0};  // MOVED and ASK followed
+  std::atomic<std::uint64_t> reconnects{0};
+};
+
+class RedisClient {
+ public:
+  explicit RedisClient(ClientOptions options);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Sends `args` to the node that owns `key` (its hash tag's slot; empty: any node).
+  void command(const boost::asio::any_io_executor& loop, std::string_view key,
+               std::span<const std::string_view> args, ReplyCallback callback);
+
+  // EVALSHA script numkeys keys... args...; routed by keys[0]. EVAL on NOSCRIPT.
+  void eval(const boost::asio::any_io_executor& loop, const Script& script,
+            std::span<const std::string_view> keys, std::span<const std::string_view> args,
+            ReplyCallback callback);
+
+  // True while the last connection attempt of any loop succeeded and no connection has
+  // failed since (for /readyz). False before the first connection.
+  bool healthy() const noexcept;
+
+  const ClientStats& stats() const noexcept;
+  const ClientOptions& options() const noexcept;
+
+  // Closes every connection. Commands issued afterwards fail with `unavailable`. Call
+  // from a thread that runs none of the loops, after those loops have stopped.
+  void shutdown();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag ("{...}") or of the whole key.
+std::uint16_t key_slot(std::string_view key) noexcept;
+
+}  // namespace gw::store::redis
