@@ -24,8 +24,18 @@
 
 namespace gw::testing {
 
-// A port nothing listens on right now (bound to 0 and released).
+inline std::uint16_t any_free_loopback_port();
+
+// A port nothing listens on right now (bound to 0 and released), at most 55535: Redis
+// Cluster also listens on the port + 10000.
 inline std::uint16_t free_loopback_port() {
+  for (;;) {
+    const std::uint16_t port = any_free_loopback_port();
+    if (port <= 55535) return port;
+  }
+}
+
+inline std::uint16_t any_free_loopback_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -44,7 +54,7 @@ inline std::uint16_t free_loopback_port() {
 class RedisServer {
  public:
   // `extra` are additional redis-server arguments, e.g. {"--cluster-enabled", "yes"}.
-  explicit RedisServer(std::vector<std::string> extra = {}) {
+  explicit RedisServer(std::vector<std::string> extra = {}) : extra_(extra) {
     dir_ = std::filesystem::temp_directory_path() /
            ("gw-redis-" + std::to_string(::getpid()) + "-" + std::to_string(next_id()));
     std::filesystem::create_directories(dir_);
@@ -107,6 +117,16 @@ class RedisServer {
 
   void kill() { stop(); }
 
+  // Starts it again on the same port (after kill()), empty: nothing is persisted.
+  void restart() {
+    stop();
+    if (!start(extra_)) throw std::runtime_error("RedisServer: restart failed");
+  }
+
+  // SIGSTOP / SIGCONT: the server keeps its connections but answers nothing meanwhile.
+  void pause() { ::kill(pid_, SIGSTOP); }
+  void resume() { ::kill(pid_, SIGCONT); }
+
  private:
   static int next_id() {
     static int id = 0;
@@ -118,7 +138,8 @@ class RedisServer {
                                   "--bind",          "127.0.0.1",    "--save",
                                   "",                "--appendonly", "no",
                                   "--dir",           dir_.string(),  "--daemonize",
-                                  "no",              "--loglevel",   "warning"};
+                                  "no",              "--loglevel",   "warning",
+                                  "--logfile",       (dir_ / "redis.log").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ == 0) {
@@ -136,7 +157,8 @@ class RedisServer {
         pid_ = -1;
         return false;
       }
-      if (command({"PING"}) == "PONG") return true;
+      const std::string pong = command({"PING"});
+      if (pong == "PONG" || pong.starts_with("ERR:NOAUTH")) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));  // poll interval
     }
     return false;
@@ -150,6 +172,7 @@ class RedisServer {
     }
   }
 
+  std::vector<std::string> extra_;
   std::filesystem::path dir_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;

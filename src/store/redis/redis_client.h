@@ -17,7 +17,7 @@
 // the loop of the executor it was issued with, never inline from the call.
 #pragma once
 
-#include <hiredis/read.h>
+#include <hiredis/hiredis.h>
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +32,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "core/result.h"
+#include "store/redis/cluster_slots.h"
 #include "store/counter_store.h"
 #include "store/redis/redis_url.h"
 #include "store/redis/script.h"
@@ -89,8 +90,5 @@ class RedisClient {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// Cluster hash slot of a key: CRC16 (XMODEM) of its hash tag ("{...}") or of the whole key.
-std::uint16_t key_slot(std::string_view key) noexcept;
 
 }  // namespace gw::store::redis

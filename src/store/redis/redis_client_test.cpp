@@ -1,0 +1,254 @@
+#include "store/redis/redis_client.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <future>
+#include <thread>
+
+#include "store/redis/resp.h"
+#include "testing/redis_cluster.h"
+#include "testing/redis_server.h"
+
+namespace gw::store::redis {
+namespace {
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+std::string describe(const redisReply* reply);
+
+// What a command came back with, as text: the reply's text or integer, or "error:<code>".
+std::string describe(const ReplyResult& result) {
+  if (!result) {
+    switch (result.error().code) {
+      case StoreErrc::timeout: return "error:timeout";
+      case StoreErrc::unavailable: return "error:unavailable";
+      case StoreErrc::protocol_error: return "error:protocol";
+    }
+  }
+  return describe(*result);
+}
+
+std::string describe(const redisReply* reply) {
+  if (reply->type == REDIS_REPLY_INTEGER) return std::to_string(reply->integer);
+  if (reply->type == REDIS_REPLY_NIL) return "(nil)";
+  if (reply->type == REDIS_REPLY_ERROR) return "ERR:" + std::string(reply_text(reply));
+  if (reply->type == REDIS_REPLY_ARRAY) {
+    std::string joined;
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+      joined += (i ? "," : "") + describe(reply->element[i]);
+    }
+    return joined;
+  }
+  return std::string(reply_text(reply));
+}
+
+// One event loop on its own thread, like a gateway worker.
+class Loop {
+ public:
+  Loop() : thread_([this] { io_.run(); }) {}
+  ~Loop() { stop(); }
+  void stop() {
+    guard_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  net::any_io_executor executor() { return io_.get_executor(); }
+
+ private:
+  net::io_context io_{1};
+  net::executor_work_guard<net::io_context::executor_type> guard_{io_.get_executor()};
+  std::thread thread_;
+};
+
+class RedisClientTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    loop_.stop();  // the loop first: shutdown() must not race it
+    client_.reset();
+  }
+
+  void make_client(std::vector<std::string> urls, std::chrono::milliseconds timeout = 200ms,
+                   std::vector<const Script*> scripts = {}) {
+    ClientOptions options;
+    for (const auto& url : urls) options.seeds.push_back(*parse_redis_url(url));
+    options.timeout = timeout;
+    options.scripts = std::move(scripts);
+    client_ = std::make_unique<RedisClient>(std::move(options));
+  }
+
+  std::string run(std::vector<std::string> args, std::string key = "") {
+    std::promise<std::string> answer;
+    std::vector<std::string_view> views(args.begin(), args.end());
+    client_->command(loop_.executor(), key, views,
+                     [&](ReplyResult result) { answer.set_value(describe(result)); });
+    return answer.get_future().get();
+  }
+
+  std::string eval(const Script& script, std::vector<std::string> keys,
+                   std::vector<std::string> args) {
+    std::promise<std::string> answer;
+    std::vector<std::string_view> k(keys.begin(), keys.end());
+    std::vector<std::string_view> a(args.begin(), args.end());
+    client_->eval(loop_.executor(), script, k, a,
+                  [&](ReplyResult result) { answer.set_value(describe(result)); });
+    return answer.get_future().get();
+  }
+
+  // Polls (with a deadline) until `args` answers `expected`: for reconnects.
+  bool eventually(std::vector<std::string> args, std::string expected) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (run(args) == expected) return true;
+      std::this_thread::sleep_for(20ms);  // poll interval while the client reconnects
+    }
+    return false;
+  }
+
+  Loop loop_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+TEST_F(RedisClientTest, SendsCommandsAndReadsReplies) {
+  testing::RedisServer server;
+  make_client({server.url()});
+  EXPECT_EQ(run({"PING"}), "PONG");
+  EXPECT_EQ(run({"SET", "k", std::string("a\0b\r\n", 5)}), "OK");
+  EXPECT_EQ(run({"GET", "k"}), std::string("a\0b\r\n", 5));
+  EXPECT_EQ(run({"GET", "missing"}), "(nil)");
+  EXPECT_EQ(run({"INCRBY", "n", "41"}), "41");
+  EXPECT_EQ(run({"NOSUCHCOMMAND"}).rfind("ERR:ERR unknown command", 0), 0u);
+  EXPECT_TRUE(client_->healthy());
+}
+
+TEST_F(RedisClientTest, SelectsTheDatabaseOfTheUrl) {
+  testing::RedisServer server;
+  make_client({server.url() + "/3"});
+  EXPECT_EQ(run({"SET", "in3", "yes"}), "OK");
+  EXPECT_EQ(server.command({"GET", "in3"}), "(nil)");  // db 0
+  EXPECT_EQ(run({"GET", "in3"}), "yes");
+}
+
+TEST_F(RedisClientTest, AuthenticatesWithThePassword) {
+  testing::RedisServer server({"--requirepass", "s3cret"});
+  make_client({"redis://:s3cret@127.0.0.1:" + std::to_string(server.port())});
+  EXPECT_EQ(run({"PING"}), "PONG");
+}
+
+TEST_F(RedisClientTest, PipelinesEverythingIssuedInOneLoopTurn) {
+  testing::RedisServer server;
+  make_client({server.url()});
+  ASSERT_EQ(run({"PING"}), "PONG");  // connected: later writes are ours alone
+  const auto writes_before = client_->stats().writes.load();
+  const auto commands_before = client_->stats().commands.load();
+
+  constexpr int kCommands = 200;
+  std::vector<std::promise<std::string>> answers(kCommands);
+  net::post(loop_.executor(), [&] {
+    for (int i = 0; i < kCommands; ++i) {
+      const std::string_view args[] = {"INCR", "counter"};
+      client_->command(loop_.executor(), "", args,
+                       [&answers, i](ReplyResult r) { answers[i].set_value(describe(r)); });
+    }
+  });
+  for (int i = 0; i < kCommands; ++i) {
+    EXPECT_EQ(answers[i].get_future().get(), std::to_string(i + 1));  // in order
+  }
+  EXPECT_EQ(client_->stats().commands.load() - commands_before, kCommands);
+  EXPECT_EQ(client_->stats().writes.load() - writes_before, 1u);
+}
+
+TEST_F(RedisClientTest, RunsScriptsAndReloadsThemAfterAFlush) {
+  testing::RedisServer server;
+  static const Script script("return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}");
+  make_client({server.url()}, 200ms, {&script});
+  ASSERT_EQ(run({"PING"}), "PONG");
+  EXPECT_EQ(eval(script, {"{a}x"}, {"hello"}), "{a}x,hello,1");
+  // Loaded at connect, so the EVALSHA needed no EVAL.
+  std::string stats = server.command({"INFO", "commandstats"});
+  EXPECT_NE(stats.find("cmdstat_evalsha:calls=1,"), std::string::npos) << stats;
+  EXPECT_EQ(stats.find("cmdstat_eval:"), std::string::npos) << stats;
+
+  EXPECT_EQ(server.command({"SCRIPT", "FLUSH"}), "OK");
+  EXPECT_EQ(eval(script, {"{a}x"}, {"again"}), "{a}x,again,2");  // NOSCRIPT: EVAL instead
+  EXPECT_EQ(server.command({"GET", "{a}x"}), "2");
+}
+
+TEST_F(RedisClientTest, TimesOutWhileTheServerIsPausedThenRecovers) {
+  testing::RedisServer server;
+  make_client({server.url()}, 50ms);
+  ASSERT_EQ(run({"PING"}), "PONG");
+  server.pause();
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"PING"}), "error:timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 1s);
+  EXPECT_GE(client_->stats().timeouts.load(), 1u);
+  server.resume();
+  // The late PONG is dropped; the next command gets its own reply.
+  EXPECT_EQ(run({"ECHO", "mine"}), "mine");
+}
+
+TEST_F(RedisClientTest, FailsFastWhileDownAndReconnectsByItself) {
+  testing::RedisServer server;
+  make_client({server.url()});
+  ASSERT_EQ(run({"SET", "k", "v"}), "OK");
+  EXPECT_TRUE(client_->healthy());
+  server.kill();
+  const std::string first = run({"PING"});
+  EXPECT_TRUE(first == "error:unavailable") << first;
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"PING"}), "error:unavailable");  // while down: no waiting
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 100ms);
+  EXPECT_FALSE(client_->healthy());
+
+  server.restart();
+  EXPECT_TRUE(eventually({"PING"}, "PONG"));
+  EXPECT_TRUE(client_->healthy());
+  EXPECT_GE(client_->stats().reconnects.load(), 1u);
+}
+
+TEST_F(RedisClientTest, HashSlotsFollowRedisCluster) {
+  EXPECT_EQ(key_slot("foo"), 12182);  // values from the Redis Cluster specification
+  EXPECT_EQ(key_slot("123456789"), 0x31C3 & 16383);
+  EXPECT_EQ(key_slot("{user1000}.following"), key_slot("{user1000}.followers"));
+  EXPECT_EQ(key_slot("foo{}{bar}"), key_slot("foo{}{bar}"));
+  EXPECT_NE(key_slot("foo{}{bar}"), key_slot("bar"));  // an empty tag hashes the whole key
+  EXPECT_EQ(key_slot("foo{{bar}}zap"), key_slot("{bar"));
+}
+
+TEST_F(RedisClientTest, RoutesByHashSlotAcrossAClusterAndFollowsMoved) {
+  testing::RedisCluster cluster;
+  make_client({cluster.urls().front()});  // one seed: the rest is discovered
+  constexpr int kKeys = 120;
+  std::vector<std::promise<std::string>> answers(kKeys);
+  // Issued before the slot map is known: keys of other nodes come back MOVED.
+  net::post(loop_.executor(), [&] {
+    for (int i = 0; i < kKeys; ++i) {
+      const std::string key = "{acct:" + std::to_string(i) + "}:k";
+      const std::string value = std::to_string(i);
+      const std::string_view args[] = {"SET", key, value};
+      client_->command(loop_.executor(), key, args,
+                       [&answers, i](ReplyResult r) { answers[i].set_value(describe(r)); });
+    }
+  });
+  for (auto& answer : answers) EXPECT_EQ(answer.get_future().get(), "OK");
+  EXPECT_GT(client_->stats().redirects.load(), 0u);
+
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "{acct:" + std::to_string(i) + "}:k";
+    EXPECT_EQ(run({"GET", key}, key), std::to_string(i));
+  }
+  // Every master holds some of them.
+  for (std::size_t n = 0; n < cluster.size(); ++n) {
+    EXPECT_NE(cluster.node(n).command({"DBSIZE"}), "0") << "node " << n;
+  }
+  const auto redirects = client_->stats().redirects.load();
+  EXPECT_EQ(run({"GET", "{acct:7}:k"}, "{acct:7}:k"), "7");
+  EXPECT_EQ(client_->stats().redirects.load(), redirects);  // the map is learnt
+}
+
+}  // namespace
+}  // namespace gw::store::redis
