@@ -5,7 +5,7 @@
 #include <cctype>
 #include <string>
 
-#include "store/sqlite/key_hash.h"
+#include "store/keys/key_hash.h"
 
 namespace gw::admin {
 namespace {

@@ -18,7 +18,7 @@
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
 #include "store/memory/memory_session_store.h"
-#include "store/sqlite/key_hash.h"
+#include "store/keys/key_hash.h"
 #include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::admin::testing {

@@ -19,7 +19,7 @@
 #include "proxy/proxy_server.h"
 #include "store/memory/memory_counter_store.h"
 #include "store/memory/memory_session_store.h"
-#include "store/sqlite/key_hash.h"
+#include "store/keys/key_hash.h"
 #include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::app {

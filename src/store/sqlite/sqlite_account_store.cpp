@@ -1,7 +1,5 @@
 #include "store/sqlite/sqlite_account_store.h"
 
-#include <openssl/rand.h>
-
 #include <array>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -9,7 +7,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "store/sqlite/key_hash.h"
+#include "store/keys/api_key_material.h"
+#include "store/keys/key_hash.h"
 #include "store/sqlite_statement.h"
 
 namespace gw::store {
@@ -20,11 +19,6 @@ using sql::Use;
 
 constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;  // another process (a backup tool) holding the lock
-
-constexpr std::string_view kLivePrefix = "sk_live_";
-constexpr std::string_view kTestPrefix = "sk_test_";
-constexpr std::size_t kKeySecretChars = 43;  // base62: 43 * log2(62) = 256.0 bits
-constexpr std::size_t kKeyIdBytes = 12;      // "key_" + 24 hex digits
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS accounts (
@@ -45,44 +39,6 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE INDEX IF NOT EXISTS api_keys_by_account ON api_keys (account_id);
 PRAGMA user_version = 1;
 )sql";
-
-std::string_view to_text(KeyEnvironment environment) {
-  return environment == KeyEnvironment::test ? "test" : "live";
-}
-
-// Fills `out` from OpenSSL's CSPRNG. False only if the generator cannot be seeded.
-bool random_bytes(unsigned char* out, std::size_t size) {
-  return size <= INT_MAX && RAND_bytes(out, static_cast<int>(size)) == 1;
-}
-
-// Unbiased base62: bytes >= 248 (= 4 * 62) are discarded, the rest are taken modulo 62.
-bool random_base62(std::size_t chars, std::string& out) {
-  static constexpr char kAlphabet[] =
-      "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  std::array<unsigned char, 64> pool{};
-  std::size_t produced = 0;
-  while (produced < chars) {
-    if (!random_bytes(pool.data(), pool.size())) return false;
-    for (unsigned char b : pool) {
-      if (b >= 248) continue;
-      out.push_back(kAlphabet[b % 62]);
-      if (++produced == chars) break;
-    }
-  }
-  OPENSSL_cleanse(pool.data(), pool.size());
-  return true;
-}
-
-bool random_hex(std::size_t bytes, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::array<unsigned char, 32> buffer{};
-  if (bytes > buffer.size() || !random_bytes(buffer.data(), bytes)) return false;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out.push_back(kHex[buffer[i] >> 4]);
-    out.push_back(kHex[buffer[i] & 0x0f]);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -314,12 +270,12 @@ AccountResult<CreatedKey> SqliteAccountStore::create_key(std::string_view accoun
   CreatedKey created;
   created.record.account_id = std::string(account_id);
   created.record.environment = environment;
-  created.key = environment == KeyEnvironment::test ? kTestPrefix : kLivePrefix;
-  created.record.key_id = "key_";
-  if (!random_base62(kKeySecretChars, created.key) ||
-      !random_hex(kKeyIdBytes, created.record.key_id)) {
+  auto material = generate_key_material(environment);
+  if (!material) {
     return core::unexpected(AccountStoreError{"create_key: the random generator failed"});
   }
+  created.key = std::move(material->key);
+  created.record.key_id = std::move(material->key_id);
   const std::string hash = sha256_hex(created.key);
   const std::int64_t now = now_s();
 
@@ -339,7 +295,7 @@ AccountResult<CreatedKey> SqliteAccountStore::create_key(std::string_view accoun
   {
     Use use(statements_->insert_key);
     if (!use.bind(1, created.record.key_id) || !use.bind(2, account_id) ||
-        !use.bind(3, to_text(environment)) || !use.bind(4, hash) || !use.bind(5, now)) {
+        !use.bind(3, environment_name(environment)) || !use.bind(4, hash) || !use.bind(5, now)) {
       return core::unexpected(error("create_key: bind"));
     }
     // A collision of 96-bit ids or 256-bit secrets is not a case worth a retry loop: it
@@ -367,7 +323,7 @@ AccountResult<bool> SqliteAccountStore::revoke_key(std::string_view key_id) {
 AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
     std::string_view plain_key) {
   // Anything without a key prefix cannot be one of ours: no hash, no lock.
-  if (!plain_key.starts_with(kLivePrefix) && !plain_key.starts_with(kTestPrefix)) {
+  if (!looks_like_api_key(plain_key)) {
     return std::optional<ApiKeyRecord>();
   }
   const std::string hash = sha256_hex(plain_key);

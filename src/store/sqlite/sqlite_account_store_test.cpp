@@ -11,7 +11,7 @@
 #include <string>
 
 #include "core/fake_clock.h"
-#include "store/sqlite/key_hash.h"
+#include "store/keys/key_hash.h"
 
 namespace gw::store {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/sqlite/key_hash.h"
+#include "store/keys/key_hash.h"
 
 #include <openssl/evp.h>
 
