@@ -20,44 +20,79 @@ void CallerCache::invalidate_if_stale(std::uint64_t policy_version) {
 
 core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::find(
     std::string_view key, const policy::Policy& policy, std::uint64_t policy_version) {
+  if (auto hit = cached_key(key, policy_version)) return std::move(*hit);
+  const std::uint64_t started_at = store_version();
+  store::AccountResult<store::KeyLookup> lookup = store::KeyLookup{};
+  if (auto record = accounts_.find_key(key); !record) {
+    lookup = core::unexpected(std::move(record.error()));
+  } else if (*record) {
+    auto account = accounts_.get_account((*record)->account_id);
+    if (!account) {
+      lookup = core::unexpected(std::move(account.error()));
+    } else if (*account) {
+      lookup = store::KeyLookup{std::move(*record), std::move(*account)};
+    }
+  }
+  return remember_key(key, std::move(lookup), policy, started_at);
+}
+
+std::optional<std::shared_ptr<const Caller>> CallerCache::cached_key(
+    std::string_view key, std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
-  const core::UnixNanos now = clock_.now();
-  if (auto it = entries_.find(key); it != entries_.end() && now < it->second.expires) {
+  if (auto it = entries_.find(key); it != entries_.end() && clock_.now() < it->second.expires) {
     return it->second.caller;
   }
+  return std::nullopt;
+}
 
-  auto record = accounts_.find_key(key);
-  if (!record) return core::unexpected(record.error().detail);
-
+core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_key(
+    std::string_view key, store::AccountResult<store::KeyLookup> lookup,
+    const policy::Policy& policy, std::uint64_t started_at) {
+  if (!lookup) return core::unexpected(std::move(lookup.error().detail));
   std::shared_ptr<const Caller> caller;
-  if (*record) {
-    auto built = build((*record)->account_id, (*record)->environment, policy);
-    if (!built) return core::unexpected(std::move(built.error()));
-    caller = std::move(*built);
+  if (lookup->record && lookup->account) {
+    caller = build(lookup->record->account_id, lookup->record->environment, lookup->account, policy);
   }
-
+  if (started_at != store_version()) return caller;
   if (entries_.size() >= kMaxEntries) entries_.clear();
-  const auto ttl = policy.config().accounts.cache;
-  entries_.insert_or_assign(std::string(key), Entry{caller, now + ttl});
+  entries_.insert_or_assign(std::string(key),
+                            Entry{caller, clock_.now() + policy.config().accounts.cache});
   return caller;
 }
 
 core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::for_account(
     std::string_view account_id, store::KeyEnvironment environment, const policy::Policy& policy,
     std::uint64_t policy_version) {
+  if (auto hit = cached_account(account_id, environment, policy_version)) return std::move(*hit);
+  const std::uint64_t started_at = store_version();
+  return remember_account(account_id, environment, accounts_.get_account(account_id), policy,
+                          started_at);
+}
+
+std::optional<std::shared_ptr<const Caller>> CallerCache::cached_account(
+    std::string_view account_id, store::KeyEnvironment environment,
+    std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
-  const core::UnixNanos now = clock_.now();
-  std::string subject = subject_of(account_id, environment);
+  const std::string subject = subject_of(account_id, environment);
   if (auto it = accounts_by_subject_.find(subject);
-      it != accounts_by_subject_.end() && now < it->second.expires) {
+      it != accounts_by_subject_.end() && clock_.now() < it->second.expires) {
     return it->second.caller;
   }
-  auto built = build(account_id, environment, policy);
-  if (!built) return built;
+  return std::nullopt;
+}
+
+core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_account(
+    std::string_view account_id, store::KeyEnvironment environment,
+    store::AccountResult<std::optional<store::Account>> account, const policy::Policy& policy,
+    std::uint64_t started_at) {
+  if (!account) return core::unexpected(std::move(account.error().detail));
+  auto caller = build(account_id, environment, *account, policy);
+  if (started_at != store_version()) return caller;
   if (accounts_by_subject_.size() >= kMaxEntries) accounts_by_subject_.clear();
-  accounts_by_subject_.insert_or_assign(std::move(subject),
-                                        Entry{*built, now + policy.config().accounts.cache});
-  return built;
+  accounts_by_subject_.insert_or_assign(
+      subject_of(account_id, environment),
+      Entry{caller, clock_.now() + policy.config().accounts.cache});
+  return caller;
 }
 
 std::string CallerCache::subject_of(std::string_view account_id,
@@ -68,11 +103,11 @@ std::string CallerCache::subject_of(std::string_view account_id,
 }
 
 // The caller an account's key (or session) acts as; nullptr when the account is gone.
-core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::build(
-    std::string_view account_id, store::KeyEnvironment environment, const policy::Policy& policy) {
-  auto account = accounts_.get_account(account_id);
-  if (!account) return core::unexpected(account.error().detail);
-  if (!*account) return std::shared_ptr<const Caller>();
+std::shared_ptr<const Caller> CallerCache::build(std::string_view account_id,
+                                                 store::KeyEnvironment environment,
+                                                 const std::optional<store::Account>& account,
+                                                 const policy::Policy& policy) {
+  if (!account) return nullptr;
   auto built = std::make_shared<Caller>();
   built->account_id = std::string(account_id);
   built->environment = environment;
@@ -83,8 +118,8 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::build(
     if (const policy::PlanLimits* free = policy.plan("free")) built->limits = *free;
     return std::shared_ptr<const Caller>(std::move(built));
   }
-  built->plan_name = (*account)->plan;
-  auto limits = policy.effective_limits((*account)->plan, (*account)->overrides);
+  built->plan_name = account->plan;
+  auto limits = policy.effective_limits(account->plan, account->overrides);
   if (!limits) {
     // The account names a plan the configuration no longer has (or overrides that no
     // longer apply): limit it as free rather than lock the customer out.

@@ -1,6 +1,8 @@
 // Per-worker cache from a presented API key to its Caller. The plain key is the map key
 // (it lives only in this process's memory); SHA-256 and the account store are consulted
-// only on a miss. Entries are dropped when the account store's version or the policy's
+// only on a miss. The request path asks cached_*() and, on a miss, looks the key up
+// without blocking (AccountStore::lookup_*, see caller_lookup.h) and remember_*()s the
+// answer; find()/for_account() do both synchronously (tests, local tools). Entries are dropped when the account store's version or the policy's
 // version moves (a plan change applies to the very next request), and after
 // accounts.cache_seconds.
 //
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -39,6 +42,24 @@ class CallerCache {
       std::string_view account_id, store::KeyEnvironment environment, const policy::Policy& policy,
       std::uint64_t policy_version);
 
+  // The cached caller of a key (nullptr inside: a known-unknown key); nullopt on a miss.
+  std::optional<std::shared_ptr<const Caller>> cached_key(std::string_view key,
+                                                          std::uint64_t policy_version);
+  // Caches what a lookup of `key` found and returns its caller (nullptr: unknown key).
+  // `started_at` is store_version() from before the lookup: if the store has changed
+  // since, the answer may be stale and is returned without being cached.
+  core::Result<std::shared_ptr<const Caller>, std::string> remember_key(
+      std::string_view key, store::AccountResult<store::KeyLookup> lookup,
+      const policy::Policy& policy, std::uint64_t started_at);
+
+  std::optional<std::shared_ptr<const Caller>> cached_account(std::string_view account_id,
+                                                              store::KeyEnvironment environment,
+                                                              std::uint64_t policy_version);
+  core::Result<std::shared_ptr<const Caller>, std::string> remember_account(
+      std::string_view account_id, store::KeyEnvironment environment,
+      store::AccountResult<std::optional<store::Account>> account, const policy::Policy& policy,
+      std::uint64_t started_at);
+
   // Moves on every account or key change: a caller taken earlier may be stale.
   std::uint64_t store_version() const noexcept { return accounts_.version(); }
 
@@ -65,9 +86,11 @@ class CallerCache {
   };
 
   void invalidate_if_stale(std::uint64_t policy_version);
-  core::Result<std::shared_ptr<const Caller>, std::string> build(std::string_view account_id,
-                                                                 store::KeyEnvironment environment,
-                                                                 const policy::Policy& policy);
+  // The caller of an account (nullptr when `account` is nullopt: it no longer exists).
+  static std::shared_ptr<const Caller> build(std::string_view account_id,
+                                             store::KeyEnvironment environment,
+                                             const std::optional<store::Account>& account,
+                                             const policy::Policy& policy);
 
   static constexpr std::size_t kMaxEntries = 100'000;  // per worker; cleared when exceeded
 

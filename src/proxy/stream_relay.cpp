@@ -7,6 +7,7 @@
 
 #include "core/json_text.h"
 #include "proxy/audio_meter.h"
+#include "proxy/caller_lookup.h"
 #include "proxy/store_await.h"
 #include "proxy/worker.h"
 
@@ -57,17 +58,22 @@ net::awaitable<void> StreamRelay::run() {
 }
 
 // A plan change (or a new configuration) reaches a live stream within kRefreshEvery.
-void StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
-  if (now - refreshed_at_ < kRefreshEvery || caller_ == nullptr) return;
+bool StreamRelay::refresh_due(std::chrono::nanoseconds now) {
+  if (now - refreshed_at_ < kRefreshEvery || caller_ == nullptr) return false;
   refreshed_at_ = now;
   const std::uint64_t store_version = worker_.callers().store_version();
   const std::uint64_t policy_version = worker_.deps().policy.version();
-  if (store_version == store_version_ && policy_version == policy_version_) return;
+  if (store_version == store_version_ && policy_version == policy_version_) return false;
   store_version_ = store_version;
   policy_version_ = policy_version;
-  const auto policy = worker_.deps().policy.current();
-  auto fresh = worker_.callers().for_account(caller_->account_id, caller_->environment, *policy,
-                                             policy_version);
+  return true;
+}
+
+net::awaitable<void> StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
+  const std::uint64_t policy_version = worker_.deps().policy.version();
+  auto fresh = co_await resolve_account(worker_.callers(), worker_.deps().accounts,
+                                        caller_->account_id, caller_->environment,
+                                        worker_.deps().policy.current(), policy_version);
   if (fresh && *fresh) {
     caller_ = std::move(*fresh);
     limiter_.set_rates(rates_for(caller_.get()), now);
@@ -132,7 +138,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
     bool forward = false;
     for (;;) {
       const auto now = steady_now();
-      refresh_limits(now);
+      if (refresh_due(now)) co_await refresh_limits(now);
       const StreamLimiter::Verdict verdict = limiter_.decide(audio, now);
       if (verdict.action == StreamLimiter::Verdict::Action::forward) {
         forward = true;

@@ -47,7 +47,8 @@ class StreamRelay {
   void unlock_client_writes();
   net::awaitable<void> on_activity();
   StreamLimiter::Rates rates_for(const Caller* caller) const;
-  void refresh_limits(std::chrono::nanoseconds now);
+  bool refresh_due(std::chrono::nanoseconds now);
+  net::awaitable<void> refresh_limits(std::chrono::nanoseconds now);
 
   static constexpr auto kRenewEvery = std::chrono::seconds(30);
   static constexpr auto kRefreshEvery = std::chrono::seconds(1);

@@ -4,16 +4,21 @@
 // to create_key(). `version()` increases on every change, so caches in front of the store
 // can tell that what they hold may be stale without locking readers.
 //
-// Implementations: SqliteAccountStore (store/sqlite_account_store.h), later Redis.
-// Thread-safety: every method may be called from any thread.
+// Implementations: SqliteAccountStore (store/sqlite/), RedisAccountStore (store/redis/).
+// Thread-safety: every method may be called from any thread. The synchronous methods may
+// block briefly (a local file, or a bounded Redis round trip): the admin API uses them.
+// The request path uses lookup_key()/lookup_account(), which never block the caller's loop.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
 
 #include "core/result.h"
@@ -46,6 +51,15 @@ struct AccountStoreError {
 template <typename T>
 using AccountResult = core::Result<T, AccountStoreError>;
 
+// What a presented key resolves to, read in one call for the request path.
+struct KeyLookup {
+  std::optional<ApiKeyRecord> record;  // nullopt: unknown or revoked
+  std::optional<Account> account;      // the record's account; nullopt without a record
+};
+
+using KeyLookupHandler = std::function<void(AccountResult<KeyLookup>)>;
+using AccountHandler = std::function<void(AccountResult<std::optional<Account>>)>;
+
 class AccountStore {
  public:
   virtual ~AccountStore() = default;
@@ -64,6 +78,34 @@ class AccountStore {
   virtual AccountResult<std::optional<ApiKeyRecord>> find_key(std::string_view plain_key) = 0;
 
   virtual std::uint64_t version() const noexcept = 0;
+
+  // The request path's lookups. `done` runs exactly once, on `executor`, never inline.
+  // The defaults run the synchronous calls (fine for a local store); a remote store
+  // overrides them with non-blocking I/O.
+  virtual void lookup_key(std::string_view plain_key, const boost::asio::any_io_executor& executor,
+                          KeyLookupHandler done) {
+    AccountResult<KeyLookup> result = KeyLookup{};
+    if (auto record = find_key(plain_key); !record) {
+      result = core::unexpected(std::move(record.error()));
+    } else if (*record) {
+      auto account = get_account((*record)->account_id);
+      if (!account) {
+        result = core::unexpected(std::move(account.error()));
+      } else if (*account) {
+        result = KeyLookup{std::move(*record), std::move(*account)};
+      }
+    }
+    boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
+      done(std::move(result));
+    });
+  }
+
+  virtual void lookup_account(std::string_view id, const boost::asio::any_io_executor& executor,
+                              AccountHandler done) {
+    boost::asio::post(executor, [done = std::move(done), result = get_account(id)]() mutable {
+      done(std::move(result));
+    });
+  }
 };
 
 }  // namespace gw::store

@@ -1,5 +1,5 @@
 // Where rate-limit counters live. Implementations: MemoryCounterStore (store/memory/), and
-// later a Redis store that runs the same check as one atomic script call.
+// RedisCounterStore (store/redis/), which runs the same check as one atomic script call.
 //
 // A check names one *subject* (the counters of one account and environment, e.g.
 // "acct_42:live") and up to kMaxLimitsPerCheck limits of that subject. All limits of one

@@ -9,7 +9,7 @@
 // operation that counts the subject's slots, against the `now` the caller passes.
 //
 // Implementations: MemorySessionStore (store/memory/, persisted to SQLite so slots survive
-// a restart), later Redis (a sorted set per subject scored by lease expiry).
+// a restart) and RedisSessionStore (store/redis/: a sorted set per subject scored by lease expiry).
 // Thread-safety: every method may be called from any thread. Completion: `done` runs
 // exactly once, on `executor`, never inline. All-or-nothing: acquire() never lets more
 // than `limit` slots of one subject be held, whatever the concurrency.

@@ -39,6 +39,13 @@ PendingCommand handshake(std::vector<std::string_view> args) {
   return command;
 }
 
+// A pub/sub message, as opposed to the reply of a command.
+bool is_push(const redisReply* reply) {
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) return false;
+  const std::string_view kind = reply_text(reply->element[0]);
+  return kind == "message" || kind == "pmessage";
+}
+
 }  // namespace
 
 RedisConnection::RedisConnection(net::any_io_executor loop, RedisUrl endpoint,
@@ -214,8 +221,13 @@ void RedisConnection::on_readable(std::size_t bytes) {
     if (!raw) break;
     std::unique_ptr<redisReply, void (*)(void*)> reply(static_cast<redisReply*>(raw),
                                                        freeReplyObject);
-    if (pending_.empty()) return fail("reply without a command");
-    complete_front(reply.get());
+    if (on_push_ && is_push(reply.get())) {
+      on_push_(reply.get());
+    } else if (pending_.empty()) {
+      return fail("reply without a command");
+    } else {
+      complete_front(reply.get());
+    }
     if (generation != generation_) return;  // the reply's handler reset the connection
   }
   arm_timer();

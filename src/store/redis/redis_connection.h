@@ -54,6 +54,12 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
                   ClientStats& stats, ReplySink on_reply, StateSink on_state);
   ~RedisConnection();
 
+  // Subscriber connections: pub/sub messages (arrays starting "message") go here instead
+  // of completing a command. Set before start().
+  void set_push_sink(std::function<void(const redisReply*)> on_push) {
+    on_push_ = std::move(on_push);
+  }
+
   void start();  // first connect
   void send(PendingCommand command);
   void close();  // for good: pending commands fail, no reconnect
@@ -83,6 +89,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   ClientStats& stats_;
   ReplySink on_reply_;
   StateSink on_state_;
+  std::function<void(const redisReply*)> on_push_;
 
   State state_ = State::connecting;
   boost::asio::ip::tcp::resolver resolver_;

@@ -51,4 +51,16 @@ std::optional<std::int64_t> reply_integer(const redisReply* reply) noexcept {
   return value;
 }
 
+ReplyValue copy_reply(const redisReply* reply) {
+  ReplyValue value;
+  if (reply == nullptr) return value;
+  value.type = reply->type;
+  value.integer = reply->integer;
+  value.str = std::string(reply_text(reply));
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    value.elements.push_back(copy_reply(reply->element[i]));
+  }
+  return value;
+}
+
 }  // namespace gw::store::redis

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace gw::store::redis {
 
@@ -22,5 +23,18 @@ bool is_error(const redisReply* reply) noexcept;
 
 // An integer reply's value, or a string reply holding a decimal integer.
 std::optional<std::int64_t> reply_integer(const redisReply* reply) noexcept;
+
+// A reply copied out of hiredis's buffers, for callers that keep it past the callback.
+struct ReplyValue {
+  int type = REDIS_REPLY_NIL;
+  long long integer = 0;
+  std::string str;  // string, status and error replies
+  std::vector<ReplyValue> elements;
+
+  bool is_nil() const noexcept { return type == REDIS_REPLY_NIL; }
+  bool is_error() const noexcept { return type == REDIS_REPLY_ERROR; }
+};
+
+ReplyValue copy_reply(const redisReply* reply);
 
 }  // namespace gw::store::redis
