@@ -30,6 +30,11 @@ struct AdminDeps {
   // /admin/ request gets 401).
   std::string admin_token_sha256;
   std::function<bool()> ready;                // GET /readyz; empty = always ready
+  // Whether the shared store answers (/readyz "store"); empty = a local store, always ok.
+  std::function<bool()> store_healthy;
+  // A store that does not answer makes /readyz 503 (on_failure: fail_closed, where every
+  // request would get 503); otherwise the gateway still serves and reports "degraded".
+  bool store_required = false;
   std::function<void()> on_accounts_changed;  // after every successful account/key write
 };
 

@@ -535,9 +535,12 @@ Response AdminRouter::healthz(Context& ctx) const {
 }
 
 Response AdminRouter::readyz(Context& ctx) const {
-  const bool ready = !deps_.ready || deps_.ready();
+  const bool store_ok = !deps_.store_healthy || deps_.store_healthy();
+  const bool ready = (!deps_.ready || deps_.ready()) && (store_ok || !deps_.store_required);
+  const char* status = !ready ? "not_ready" : store_ok ? "ready" : "degraded";
   return json_response(ready ? http::status::ok : http::status::service_unavailable,
-                       boost::json::object{{"status", ready ? "ready" : "not_ready"}},
+                       boost::json::object{{"status", status},
+                                           {"store", store_ok ? "ok" : "unavailable"}},
                        ctx.request_id);
 }
 

@@ -17,10 +17,8 @@
 #include "policy/policy.h"
 #include "policy/policy_source.h"
 #include "proxy/proxy_server.h"
-#include "store/memory/memory_counter_store.h"
-#include "store/memory/memory_session_store.h"
+#include "app/store_backend.h"
 #include "store/keys/key_hash.h"
-#include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::app {
 
@@ -28,7 +26,8 @@ namespace net = boost::asio;
 
 namespace {
 
-constexpr auto kSweepInterval = std::chrono::seconds(10);
+constexpr auto kTickInterval = std::chrono::seconds(1);
+constexpr auto kUsageSweepInterval = std::chrono::seconds(10);
 
 // One worker per core the process may run on (taskset and cgroup cpusets shrink this).
 std::size_t usable_cores() {
@@ -48,16 +47,15 @@ struct GatewayApp::Impl {
 
   metrics::GatewayMetrics metrics;
   metrics::UsageHistory usage;
-  store::MemoryCounterStore counters;
-  std::unique_ptr<store::SqliteAccountStore> accounts;
-  std::unique_ptr<store::MemorySessionStore> sessions;
   std::unique_ptr<policy::PolicySource> policy;
 
-  // The control thread (main) runs signals, the periodic sweep and the admin listener.
+  // The control thread (main) runs signals, the periodic upkeep and the admin listener.
   net::io_context control{1};
+  std::unique_ptr<StoreBackend> stores;  // after `control`: its connections use that loop
   std::unique_ptr<admin::AdminServer> admin;
   std::unique_ptr<proxy::ProxyServer> proxy;
-  net::steady_timer sweep_timer{control};
+  net::steady_timer tick_timer{control};
+  core::UnixNanos last_usage_sweep{};
   // Installed by start(), before the listeners open, so no signal finds default handlers.
   std::optional<net::signal_set> signals;
   bool stopping = false;
@@ -67,17 +65,26 @@ struct GatewayApp::Impl {
   Impl(GatewayOptions opts, const core::Clock& c, std::shared_ptr<const config::GatewayConfig> cfg)
       : options(std::move(opts)), clock(c), config(std::move(cfg)) {}
 
-  void schedule_sweep() {
-    sweep_timer.expires_after(kSweepInterval);
-    sweep_timer.async_wait([this](boost::system::error_code ec) {
+  void schedule_tick() {
+    tick_timer.expires_after(kTickInterval);
+    tick_timer.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
       const auto now = clock.now();
-      counters.sweep(now);
-      sessions->sweep(now);
-      metrics.active_sessions(static_cast<std::int64_t>(sessions->slot_count()));
-      usage.sweep(now);
-      schedule_sweep();
+      stores->tick(now, control.get_executor());
+      if (now - last_usage_sweep >= kUsageSweepInterval) {
+        last_usage_sweep = now;
+        usage.sweep(now);
+      }
+      schedule_tick();
     });
+  }
+
+  // Stops everything that runs on an event loop, then closes the stores' connections
+  // (they belong to those loops and must go before the loops do).
+  void stop_all(std::chrono::milliseconds grace) {
+    if (proxy) proxy->drain_and_stop(grace);
+    if (admin) admin->stop();
+    if (stores) stores->shutdown();
   }
 
   void wait_for_signal() {
@@ -123,28 +130,15 @@ struct GatewayApp::Impl {
 };
 
 GatewayApp::GatewayApp(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-GatewayApp::~GatewayApp() {
-  if (impl_->proxy) impl_->proxy->drain_and_stop(std::chrono::milliseconds(0));
-}
+GatewayApp::~GatewayApp() { impl_->stop_all(std::chrono::milliseconds(0)); }
 
 core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
     std::shared_ptr<const config::GatewayConfig> config, GatewayOptions options,
     const core::Clock& clock) {
-  if (config->store.backend != config::StoreBackend::memory) {
-    return core::unexpected(std::string("store.backend: redis is not available in this build yet"));
-  }
   auto impl = std::make_unique<Impl>(std::move(options), clock, config);
-  auto accounts = store::SqliteAccountStore::open(config->accounts.path, clock);
-  if (!accounts) {
-    return core::unexpected("accounts.path " + config->accounts.path + ": " +
-                            accounts.error().detail);
-  }
-  impl->accounts = std::move(*accounts);
-  auto sessions = store::MemorySessionStore::open(config->accounts.path, clock.now());
-  if (!sessions) {
-    return core::unexpected("accounts.path " + config->accounts.path + ": " + sessions.error());
-  }
-  impl->sessions = std::move(*sessions);
+  auto stores = StoreBackend::open(*config, clock, impl->metrics);
+  if (!stores) return core::unexpected(std::move(stores.error()));
+  impl->stores = std::move(*stores);
   impl->policy =
       std::make_unique<policy::PolicySource>(std::make_shared<const policy::Policy>(config));
 
@@ -159,9 +153,9 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
 
   Impl* raw = impl.get();
   impl->admin = std::make_unique<admin::AdminServer>(
-      impl->control, admin::AdminDeps{.accounts = *impl->accounts,
-                                      .counters = impl->counters,
-                                      .sessions = *impl->sessions,
+      impl->control, admin::AdminDeps{.accounts = impl->stores->accounts(),
+                                      .counters = impl->stores->counters(),
+                                      .sessions = impl->stores->sessions(),
                                       .metrics = impl->metrics,
                                       .usage = impl->usage,
                                       .clock = clock,
@@ -169,12 +163,15 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                                       .admin_token_sha256 =
                                           token.empty() ? std::string() : store::sha256_hex(token),
                                       .ready = [raw] { return raw->proxy != nullptr; },
+                                      .store_healthy = [raw] { return raw->stores->healthy(); },
+                                      .store_required = config->store.on_failure ==
+                                                        config::OnStoreFailure::fail_closed,
                                       .on_accounts_changed = {}});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
-  impl->proxy = std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->counters,
-                                                                      .sessions = *impl->sessions,
-                                                                      .accounts = *impl->accounts,
+  impl->proxy = std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->stores->counters(),
+                                                                      .sessions = impl->stores->sessions(),
+                                                                      .accounts = impl->stores->accounts(),
                                                                       .metrics = impl->metrics,
                                                                       .usage = impl->usage,
                                                                       .clock = clock,
@@ -192,7 +189,7 @@ core::Result<bool, std::string> GatewayApp::start() {
   auto port = impl_->proxy->start(impl_->config->listen);
   if (!port) return core::unexpected("listener: " + port.error());
   impl_->port = *port;
-  impl_->schedule_sweep();
+  impl_->schedule_tick();
   spdlog::info("kallglot-gateway listening on {}:{} (admin {}:{}), upstream {}",
                impl_->config->listen.host, impl_->port, impl_->config->admin.listen.host,
                impl_->admin_port, impl_->config->upstream.url);
@@ -201,14 +198,13 @@ core::Result<bool, std::string> GatewayApp::start() {
 
 std::uint16_t GatewayApp::port() const noexcept { return impl_->port; }
 std::uint16_t GatewayApp::admin_port() const noexcept { return impl_->admin_port; }
-store::AccountStore& GatewayApp::accounts() { return *impl_->accounts; }
+store::AccountStore& GatewayApp::accounts() { return impl_->stores->accounts(); }
 
 int GatewayApp::run_until_signalled() {
   Impl& impl = *impl_;
   impl.control.run();
   if (!impl.stopping) return 1;
-  impl.proxy->drain_and_stop(impl.config->shutdown_grace);
-  impl.admin->stop();
+  impl.stop_all(impl.config->shutdown_grace);
   spdlog::info("stopped");
   return 0;
 }

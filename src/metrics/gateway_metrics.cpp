@@ -88,6 +88,18 @@ struct GatewayMetrics::Impl {
                                           .Help("Counter store failures")
                                           .Register(*registry)
                                           .Add({});
+  prometheus::Family<prometheus::Counter>& redis =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_redis_total")
+          .Help("Redis client work: commands sent, socket writes (pipelining batches them), "
+                "timeouts, cluster redirects followed, reconnects")
+          .Register(*registry);
+  std::array<prometheus::Counter*, 5> redis_series{
+      &redis.Add({{"event", "commands"}}), &redis.Add({{"event", "writes"}}),
+      &redis.Add({{"event", "timeouts"}}), &redis.Add({{"event", "redirects"}}),
+      &redis.Add({{"event", "reconnects"}})};
+  std::array<std::uint64_t, 5> redis_reported{};
+  std::mutex redis_mutex;  // guards redis_reported
   prometheus::Family<prometheus::Counter>& reloads =
       prometheus::BuildCounter()
           .Name("kallglot_gateway_config_reloads_total")
@@ -217,6 +229,19 @@ void GatewayMetrics::streams_delta(int delta) { impl_->streams.Increment(delta);
 
 void GatewayMetrics::active_sessions(std::int64_t slots) {
   impl_->sessions.Set(static_cast<double>(slots));
+}
+
+void GatewayMetrics::redis_client(std::uint64_t commands, std::uint64_t writes,
+                                  std::uint64_t timeouts, std::uint64_t redirects,
+                                  std::uint64_t reconnects) {
+  const std::array<std::uint64_t, 5> totals{commands, writes, timeouts, redirects, reconnects};
+  std::lock_guard lock(impl_->redis_mutex);
+  for (std::size_t i = 0; i < totals.size(); ++i) {
+    if (totals[i] > impl_->redis_reported[i]) {
+      impl_->redis_series[i]->Increment(static_cast<double>(totals[i] - impl_->redis_reported[i]));
+      impl_->redis_reported[i] = totals[i];
+    }
+  }
 }
 
 std::string GatewayMetrics::serialize() const {

@@ -38,6 +38,11 @@ class GatewayMetrics {
   void streams_delta(int delta);
   void active_sessions(std::int64_t slots);  // session slots held, all accounts
 
+  // The Redis client's running totals (store.backend: redis), reported periodically: the
+  // counters advance by the difference since the last report.
+  void redis_client(std::uint64_t commands, std::uint64_t writes, std::uint64_t timeouts,
+                    std::uint64_t redirects, std::uint64_t reconnects);
+
   // The Prometheus text exposition of every series.
   std::string serialize() const;
 

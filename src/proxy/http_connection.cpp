@@ -297,7 +297,8 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
                                "The rate limiter is unavailable. Retry later.");
         co_return false;
       }
-      // fail_open (and `local` until a remote store exists): admit, counted as degraded.
+      // fail_open (and `local`, whose fallback store answers transient failures itself, so
+      // only what it cannot answer gets here): admit, counted as degraded.
     } else {
       exchange.decision = *outcome;
       exchange.decided = true;
@@ -653,6 +654,11 @@ net::awaitable<std::optional<store::SlotGrant>> HttpConnection::acquire_session_
   if (!grant) {
     deps.metrics.store_error();
     spdlog::error("session store: {}", grant.error().detail);
+    if (policy().config().store.on_failure != config::OnStoreFailure::fail_closed) {
+      // Degraded (fail_open, and local: slots are only meaningful shared): the session is
+      // created without a slot; exchange.slot stays empty, so nothing is bound later.
+      co_return store::SlotGrant{.acquired = true};
+    }
     co_await discard_request_body(exchange);
     co_await respond_error(exchange, http::status::service_unavailable, "api_error",
                            "rate_limiter_unavailable",

@@ -216,7 +216,7 @@ struct RedisClient::Impl {
 
   std::mutex mutex;  // guards loops (taken once per thread and loop, see loop_for)
   std::vector<std::pair<const void*, std::shared_ptr<LoopClient>>> loops;
-  bool shut = false;
+  std::atomic<bool> shut{false};
 
   // The LoopClient of `loop`'s execution context, made on first use.
   LoopClient& loop_for(const net::any_io_executor& loop) {
@@ -238,7 +238,6 @@ struct RedisClient::Impl {
         up.fetch_add(du, std::memory_order_relaxed);
         down.fetch_add(dd, std::memory_order_relaxed);
       });
-      if (shut) client->close();
       found = client.get();
       loops.emplace_back(context, std::move(client));
     }
@@ -247,6 +246,7 @@ struct RedisClient::Impl {
   }
 
   void submit(const net::any_io_executor& loop, std::string_view key, PendingCommand command) {
+    if (shut.load(std::memory_order_acquire)) return;  // the loops have stopped: nobody waits
     LoopClient& client = loop_for(loop);
     std::optional<std::uint16_t> slot;
     if (!key.empty()) slot = key_slot(key);
@@ -296,9 +296,11 @@ const ClientOptions& RedisClient::options() const noexcept { return impl_->optio
 
 void RedisClient::shutdown() {
   std::lock_guard lock(impl_->mutex);
-  if (impl_->shut) return;
-  impl_->shut = true;
+  if (impl_->shut.exchange(true)) return;
   for (auto& [context, client] : impl_->loops) client->close();
+  // Connections still referenced by handlers queued on a stopped loop go when that loop
+  // is destroyed (the usual Asio shutdown); the client keeps none past this point.
+  impl_->loops.clear();
 }
 
 }  // namespace gw::store::redis

@@ -82,8 +82,9 @@ class RedisClient {
   const ClientStats& stats() const noexcept;
   const ClientOptions& options() const noexcept;
 
-  // Closes every connection. Commands issued afterwards fail with `unavailable`. Call
-  // from a thread that runs none of the loops, after those loops have stopped.
+  // Closes every connection; commands issued afterwards are dropped (their loops have
+  // stopped: nobody could hear an answer). Call from a thread that runs none of the
+  // loops, after those loops have stopped and before they are destroyed.
   void shutdown();
 
  private:
