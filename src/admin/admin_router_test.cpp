@@ -106,6 +106,7 @@ TEST_F(AdminRouterTest, OperatorEndpointsNeedNoToken) {
   res = call(http::verb::get, "/readyz", {}, std::nullopt);
   EXPECT_EQ(res.result(), http::status::ok);
   EXPECT_EQ(json(res).at("status").as_string(), "ready");
+  EXPECT_EQ(json(res).at("store").as_string(), "ok");
   world_.ready = false;
   res = call(http::verb::get, "/readyz", {}, std::nullopt);
   EXPECT_EQ(res.result(), http::status::service_unavailable);
@@ -607,6 +608,27 @@ TEST(AdminRouterSessionStoreFailure, AnswersWithoutTheDetail) {
                 std::string::npos);
       EXPECT_EQ(out->body().find("injected"), std::string::npos);
     }
+  }
+}
+
+// /readyz with a shared store: unavailable is "degraded" (still serving) unless every
+// request would fail without it (on_failure: fail_closed), then 503.
+TEST_F(AdminRouterTest, ReadyzReportsTheSharedStore) {
+  std::atomic<bool> store_ok{false};
+  for (const bool required : {false, true}) {
+    AdminDeps deps = world_.deps();
+    deps.store_healthy = [&store_ok] { return store_ok.load(); };
+    deps.store_required = required;
+    AdminRouter router{deps};
+    std::optional<Response> out;
+    router.handle(Request{http::verb::get, "/readyz", 11}, io_.get_executor(),
+                  [&](Response res) { out = std::move(res); });
+    io_.restart();
+    io_.run();
+    ASSERT_TRUE(out);
+    EXPECT_EQ(out->result(), required ? http::status::service_unavailable : http::status::ok);
+    EXPECT_EQ(json(*out).at("status").as_string(), required ? "not_ready" : "degraded");
+    EXPECT_EQ(json(*out).at("store").as_string(), "unavailable");
   }
 }
 
