@@ -44,93 +44,24 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/gw-http-bench.XXXXXX)
 chmod 755 "$WORK"
 
-PIDS=()
-declare -A NAMED_PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    # Bounded wait: escalate to SIGKILL after ~10 s.
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$ROOT/bench/lib.sh"
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-# wait_http URL: polls until the URL answers (any HTTP status), at most 15 s.
-wait_http() {
-  local url=$1
-  for _ in $(seq 1 300); do
-    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
-    sleep 0.05
-  done
-  echo "http_bench: $url did not come up" >&2
-  return 1
-}
-
 # ---- mock upstream --------------------------------------------------------------------
-taskset -c "$SERVER_CPU" "$BIN" mock-upstream --listen 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
-PIDS+=($!)
-NAMED_PIDS[mock]=$!
-MOCK_PORT=
-for _ in $(seq 1 300); do
-  MOCK_PORT=$(sed -n 's/^mock-upstream listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/mock.log")
-  [[ -n $MOCK_PORT ]] && break
-  sleep 0.05
-done
-[[ -n $MOCK_PORT ]] || { echo "http_bench: mock upstream did not start:" >&2; cat "$OUT/mock.log" >&2; exit 1; }
-wait_http "http://127.0.0.1:$MOCK_PORT/__mock/stats"
+start_mock
 
 # ---- gateway --------------------------------------------------------------------------
 ADMIT_KEY=sk_live_bench_no_gateway
 REJECT_KEY=sk_live_bench_no_gateway_reject
 GW_PORT=0
 if [[ " $TARGETS " == *" gateway"* ]]; then
-GW_PORT=$(free_port)
-GW_ADMIN_PORT=$(free_port)
-cat >"$WORK/gateway.yaml" <<EOF
-listen: 127.0.0.1:$GW_PORT
-admin:
-  listen: 127.0.0.1:$GW_ADMIN_PORT
-upstream:
-  url: http://127.0.0.1:$MOCK_PORT
-store:
+start_gateway gateway "store:
   backend: memory
 accounts:
-  path: $WORK/accounts.db
-EOF
-KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
-  "$BIN" serve --config "$WORK/gateway.yaml" >"$OUT/gateway.log" 2>&1 &
-PIDS+=($!)
-NAMED_PIDS[gateway]=$!
-wait_http "http://127.0.0.1:$GW_ADMIN_PORT/healthz"
-wait_http "http://127.0.0.1:$GW_PORT/"
-
-admin() {  # admin METHOD PATH [JSON]
-  curl -sS --fail-with-body --max-time 5 -X "$1" -H "Authorization: Bearer $ADMIN_TOKEN" \
-    -H 'Content-Type: application/json' ${3:+--data "$3"} "http://127.0.0.1:$GW_ADMIN_PORT$2"
-}
-new_key() {  # new_key ACCOUNT_ID ACCOUNT_JSON -> prints the live key
-  admin PUT "/admin/v1/accounts/$1" "$2" >/dev/null
-  admin POST "/admin/v1/accounts/$1/keys" '{"environment":"live"}' |
-    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["key"])'
-}
-BIG=1000000000
-ADMIT_KEY=$(new_key bench_admit "{\"plan\":\"pro\",\"overrides\":{\"api_requests_per_minute\":$BIG,
-  \"groups\":{\"sessions_write\":$BIG,\"sessions_read\":$BIG,\"recordings\":$BIG,\"analysis\":$BIG,\"webhooks\":$BIG}}}")
-REJECT_KEY=$(new_key bench_reject '{"plan":"free","overrides":{"api_requests_per_minute":1}}')
+  path: $WORK/accounts.db"
+ADMIT_KEY=$(new_key "$GW_ADMIN_PORT" bench_admit "$ADMIT_ACCOUNT")
+REJECT_KEY=$(new_key "$GW_ADMIN_PORT" bench_reject "$REJECT_ACCOUNT")
 fi
 
 # ---- nginx ----------------------------------------------------------------------------
@@ -188,8 +119,7 @@ http {
 EOF
 taskset -c "$SERVER_CPU" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" \
   >"$OUT/nginx.log" 2>&1 &
-PIDS+=($!)
-NAMED_PIDS[nginx]=$!
+track nginx $!
 wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
 
 # ---- runs -----------------------------------------------------------------------------
@@ -216,17 +146,6 @@ run_wrk() {  # run_wrk TARGET DURATION OUTFILE
     report_dead
     exit 1
   fi
-}
-
-report_dead() {  # says which of our processes died (another user's pkill, a crash...)
-  local name pid
-  for name in "${!NAMED_PIDS[@]}"; do
-    pid=${NAMED_PIDS[$name]}
-    if ! kill -0 "$pid" 2>/dev/null; then
-      echo "http_bench: $name (pid $pid) is not running; last lines of $OUT/$name.log:" >&2
-      tail -5 "$OUT/$name.log" >&2 || true
-    fi
-  done
 }
 
 # Sanity: each target answers as expected before anything is measured.

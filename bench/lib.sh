@@ -1,0 +1,118 @@
+# Shared by the benchmark scripts (sourced): process bookkeeping, ports, waiting for
+# servers, the mock upstream, and gateways with their admin helpers.
+# The sourcing script sets ROOT, BIN, OUT, WORK, PY, SERVER_CPU and ADMIN_TOKEN first.
+
+PIDS=()
+declare -A NAMED_PIDS=()
+bench_cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    # Bounded wait: escalate to SIGKILL after ~10 s.
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+
+track() {  # track NAME PID: stopped by bench_cleanup, named by report_dead
+  PIDS+=("$2")
+  NAMED_PIDS[$1]=$2
+}
+
+free_port() {
+  "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_http URL: polls until the URL answers (any HTTP status), at most 15 s.
+wait_http() {
+  local url=$1
+  for _ in $(seq 1 300); do
+    if curl -s -o /dev/null --max-time 1 "$url"; then return 0; fi
+    sleep 0.05
+  done
+  echo "bench: $url did not come up" >&2
+  return 1
+}
+
+report_dead() {  # says which of our processes died (another user's pkill, a crash...)
+  local name pid
+  for name in "${!NAMED_PIDS[@]}"; do
+    pid=${NAMED_PIDS[$name]}
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "bench: $name (pid $pid) is not running; last lines of $OUT/$name.log:" >&2
+      tail -5 "$OUT/$name.log" >&2 || true
+    fi
+  done
+}
+
+# start_mock: the mock upstream on SERVER_CPU; sets MOCK_PORT.
+start_mock() {
+  taskset -c "$SERVER_CPU" "$BIN" mock-upstream --listen 127.0.0.1:0 >"$OUT/mock.log" 2>&1 &
+  track mock $!
+  MOCK_PORT=
+  for _ in $(seq 1 300); do
+    MOCK_PORT=$(sed -n 's/^mock-upstream listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$OUT/mock.log")
+    [[ -n $MOCK_PORT ]] && break
+    sleep 0.05
+  done
+  [[ -n $MOCK_PORT ]] || { echo "bench: mock upstream did not start:" >&2; cat "$OUT/mock.log" >&2; exit 1; }
+  wait_http "http://127.0.0.1:$MOCK_PORT/__mock/stats"
+}
+
+# start_gateway NAME STORE_YAML: a gateway on SERVER_CPU in front of the mock upstream,
+# its `store:`/`accounts:` keys from STORE_YAML. Sets GW_PORT and GW_ADMIN_PORT.
+start_gateway() {
+  local name=$1 store_yaml=$2
+  GW_PORT=$(free_port)
+  GW_ADMIN_PORT=$(free_port)
+  printf 'listen: 127.0.0.1:%s\nadmin:\n  listen: 127.0.0.1:%s\nupstream:\n  url: http://127.0.0.1:%s\n%s\n' \
+    "$GW_PORT" "$GW_ADMIN_PORT" "$MOCK_PORT" "$store_yaml" >"$WORK/$name.yaml"
+  KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
+    "$BIN" serve --config "$WORK/$name.yaml" >"$OUT/$name.log" 2>&1 &
+  track "$name" $!
+  wait_http "http://127.0.0.1:$GW_ADMIN_PORT/healthz"
+  wait_http "http://127.0.0.1:$GW_PORT/"
+}
+
+admin() {  # admin ADMIN_PORT METHOD PATH [JSON]
+  curl -sS --fail-with-body --max-time 5 -X "$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
+    -H 'Content-Type: application/json' ${4:+--data "$4"} "http://127.0.0.1:$1$3"
+}
+
+new_key() {  # new_key ADMIN_PORT ACCOUNT_ID ACCOUNT_JSON -> prints the live key
+  admin "$1" PUT "/admin/v1/accounts/$2" "$3" >/dev/null
+  admin "$1" POST "/admin/v1/accounts/$2/keys" '{"environment":"live"}' |
+    "$PY" -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+
+# An account whose limits always admit, and one limited to one request a minute.
+BIG=1000000000
+ADMIT_ACCOUNT="{\"plan\":\"pro\",\"overrides\":{\"api_requests_per_minute\":$BIG,
+  \"groups\":{\"sessions_write\":$BIG,\"sessions_read\":$BIG,\"recordings\":$BIG,\"analysis\":$BIG,\"webhooks\":$BIG}}}"
+REJECT_ACCOUNT='{"plan":"free","overrides":{"api_requests_per_minute":1}}'
+
+# wrk_summary FILE...: "requests/s p50_ms p99_ms" summed (req/s) / worst (latency) over
+# simultaneous wrk outputs.
+wrk_summary() {
+  "$PY" - "$@" <<'PYEOF'
+import re, sys
+def ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s)$", text)
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+rps = p50 = p99 = 0.0
+for path in sys.argv[1:]:
+    text = open(path).read()
+    rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    p50 = max(p50, ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
+    p99 = max(p99, ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
+print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
+PYEOF
+}
