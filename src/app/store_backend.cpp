@@ -53,7 +53,8 @@ class RedisBackend final : public StoreBackend {
         client_(std::make_unique<store::redis::RedisClient>(options)),
         redis_counters_(*client_),
         sessions_(*client_),
-        accounts_(std::make_unique<store::redis::RedisAccountStore>(*client_, options)) {
+        accounts_(std::make_unique<store::redis::RedisAccountStore>(*client_, options,
+                                                                    config.accounts.cache)) {
     counters_ = &redis_counters_;
     if (config.store.on_failure == config::OnStoreFailure::local) {
       local_ = std::make_unique<store::MemoryCounterStore>();

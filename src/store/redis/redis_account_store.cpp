@@ -64,8 +64,9 @@ std::optional<ApiKeyRecord> key_record_from(const redisReply* reply) {
 
 }  // namespace
 
-RedisAccountStore::RedisAccountStore(RedisClient& shared, const ClientOptions& options)
-    : shared_(shared) {
+RedisAccountStore::RedisAccountStore(RedisClient& shared, const ClientOptions& options,
+                                     std::chrono::seconds verified_for)
+    : shared_(shared), verified_for_(verified_for) {
   ClientOptions own = options;
   own.scripts = {&put_account_script()};
   own_ = std::make_unique<RedisClient>(own);
@@ -73,6 +74,7 @@ RedisAccountStore::RedisAccountStore(RedisClient& shared, const ClientOptions& o
                                                   [this] {
                                                     subscribed_.store(subscriber_->subscribed(),
                                                                       std::memory_order_relaxed);
+                                                    forget_verified();
                                                     bump();
                                                   });
   subscriber_->start();
@@ -130,6 +132,7 @@ AccountResult<ReplyValue> RedisAccountStore::eval(const Script& script,
 }
 
 void RedisAccountStore::changed(std::string_view account_id) {
+  forget_verified();
   bump();
   // Other instances drop their cached callers when they hear this (their subscription).
   if (auto published = call("", {"PUBLISH", kAccountsChannel, account_id}); !published) {
@@ -167,7 +170,7 @@ AccountResult<bool> RedisAccountStore::delete_account(std::string_view id) {
     }
   }
   const std::string key = account_key(id);
-  auto deleted = call(key, {"DEL", key, keys_key});
+  auto deleted = call(key, {"DEL", key, keys_key, account_key_sequence_key(id)});
   if (!deleted) return core::unexpected(std::move(deleted.error()));
   changed(id);
   return deleted->integer > 0;
@@ -218,10 +221,12 @@ AccountResult<CreatedKey> RedisAccountStore::create_key(std::string_view account
   }
   const std::string hash = sha256_hex(material->key);
   const std::string_view env = environment_name(environment);
-  const std::string created = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  // Keys are listed in the order they were made: a per-account sequence, not a clock
+  // (two keys made in the same millisecond, or on two instances, still order).
+  const std::string sequence_key = account_key_sequence_key(account_id);
+  auto sequence = call(sequence_key, {"INCR", sequence_key});
+  if (!sequence) return core::unexpected(std::move(sequence.error()));
+  const std::string created = std::to_string(sequence->integer);
 
   const std::string record_key = key_record_key(hash);
   const std::string id_key = key_id_key(material->key_id);
@@ -295,26 +300,60 @@ void RedisAccountStore::lookup_key(std::string_view plain_key, const net::any_io
     net::post(executor, [done = std::move(done)] { done(KeyLookup{}); });
     return;
   }
-  const std::string record_key = key_record_key(sha256_hex(plain_key));
+  std::string hash = sha256_hex(plain_key);
+  const std::string record_key = key_record_key(hash);
   const std::string_view args[] = {"HMGET", record_key, "key_id", "account", "env"};
   // Two round trips on a cache miss: the key's record, then its account (another slot).
+  auto finish = [this, hash, done = std::move(done)](AccountResult<KeyLookup> result) mutable {
+    if (result) {
+      remember_verified(hash, *result);
+    } else if (auto known = recently_verified(hash)) {
+      result = std::move(*known);  // Redis is away: the key worked a moment ago
+    }
+    done(std::move(result));
+  };
   shared_.command(executor, record_key, args,
-                  [this, executor, done = std::move(done)](ReplyResult result) mutable {
-                    if (!result) return done(core::unexpected(error_of(result.error())));
+                  [this, executor, finish = std::move(finish)](ReplyResult result) mutable {
+                    if (!result) return finish(core::unexpected(error_of(result.error())));
                     if (is_error(*result)) {
-                      return done(core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
+                      return finish(
+                          core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
                     }
                     std::optional<ApiKeyRecord> record = key_record_from(*result);
-                    if (!record) return done(KeyLookup{});
+                    if (!record) return finish(KeyLookup{});
                     const std::string account_id = record->account_id;
                     lookup_account(account_id, executor,
-                                   [record = std::move(*record), done = std::move(done)](
+                                   [record = std::move(*record), finish = std::move(finish)](
                                        AccountResult<std::optional<Account>> account) mutable {
-                                     if (!account) return done(core::unexpected(std::move(account.error())));
-                                     if (!*account) return done(KeyLookup{});
-                                     done(KeyLookup{std::move(record), std::move(*account)});
+                                     if (!account) return finish(core::unexpected(std::move(account.error())));
+                                     if (!*account) return finish(KeyLookup{});
+                                     finish(KeyLookup{std::move(record), std::move(*account)});
                                    });
                   });
+}
+
+void RedisAccountStore::remember_verified(const std::string& key_hash, const KeyLookup& lookup) {
+  std::lock_guard lock(verified_mutex_);
+  if (!lookup.record) {
+    verified_.erase(key_hash);  // unknown or revoked: never served from here again
+    return;
+  }
+  if (verified_.size() >= kMaxVerified) verified_.clear();
+  verified_.insert_or_assign(key_hash, Verified{lookup, std::chrono::steady_clock::now()});
+}
+
+void RedisAccountStore::forget_verified() {
+  std::lock_guard lock(verified_mutex_);
+  verified_.clear();
+}
+
+std::optional<KeyLookup> RedisAccountStore::recently_verified(const std::string& key_hash) {
+  std::lock_guard lock(verified_mutex_);
+  auto it = verified_.find(key_hash);
+  if (it == verified_.end() || std::chrono::steady_clock::now() - it->second.at > verified_for_) {
+    return std::nullopt;
+  }
+  return it->second.lookup;
 }
 
 void RedisAccountStore::lookup_account(std::string_view id, const net::any_io_executor& executor,

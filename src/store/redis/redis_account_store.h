@@ -12,12 +12,21 @@
 // The synchronous methods (the admin API) run their commands on the store's own event
 // loop and wait at most a bounded time; lookup_key()/lookup_account() (the request path)
 // run on the caller's loop through the shared client, without blocking.
+//
+// Outages (SPEC §7): a key verified in the last `verified_for` keeps working while Redis
+// does not answer: lookup_key() then answers from the last good lookup of that key, kept
+// process-wide (a new connection may land on a worker that never saw the key), and
+// forgotten on any account change.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -33,7 +42,8 @@ class RedisAccountStore final : public AccountStore {
  public:
   // `shared` serves the request path (the workers' loops) and must outlive the store;
   // `options` configures the store's own connections (admin calls, the subscription).
-  RedisAccountStore(RedisClient& shared, const ClientOptions& options);
+  RedisAccountStore(RedisClient& shared, const ClientOptions& options,
+                    std::chrono::seconds verified_for = std::chrono::seconds(60));
   ~RedisAccountStore() override;
   RedisAccountStore(const RedisAccountStore&) = delete;
   RedisAccountStore& operator=(const RedisAccountStore&) = delete;
@@ -65,8 +75,21 @@ class RedisAccountStore final : public AccountStore {
                                  std::vector<std::string_view> args);
   void changed(std::string_view account_id);  // bumps version() and publishes
   void bump() noexcept { version_.fetch_add(1, std::memory_order_acq_rel); }
+  void remember_verified(const std::string& key_hash, const KeyLookup& lookup);
+  std::optional<KeyLookup> recently_verified(const std::string& key_hash);
+  // Any change (here or, through the subscription, elsewhere) may revoke what was verified.
+  void forget_verified();
+
+  struct Verified {
+    KeyLookup lookup;
+    std::chrono::steady_clock::time_point at;
+  };
+  static constexpr std::size_t kMaxVerified = 100'000;
 
   RedisClient& shared_;
+  const std::chrono::seconds verified_for_;
+  std::mutex verified_mutex_;
+  std::unordered_map<std::string, Verified> verified_;  // by key hash; guarded
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
       io_.get_executor()};

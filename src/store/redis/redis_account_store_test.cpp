@@ -171,6 +171,33 @@ TEST(RedisAccountStore, LooksKeysUpWithoutBlocking) {
   EXPECT_FALSE(gateway.lookup(created.key));  // an error, not "unknown key"
 }
 
+TEST(RedisAccountStore, RecentlyVerifiedKeysKeepWorkingDuringAnOutage) {
+  testing::RedisServer server;
+  Instance gateway({server.url()});
+  ASSERT_TRUE(gateway.store().put_account({"acme", "pro", {}}));
+  auto used = *gateway.store().create_key("acme", KeyEnvironment::live);
+  auto unused = *gateway.store().create_key("acme", KeyEnvironment::live);
+  ASSERT_TRUE(gateway.lookup(used.key)->record);
+
+  server.kill();
+  auto during = gateway.lookup(used.key);
+  ASSERT_TRUE(during) << during.error().detail;
+  ASSERT_TRUE(during->account);
+  EXPECT_EQ(during->account->plan, "pro");
+  EXPECT_FALSE(gateway.lookup(unused.key));  // never verified: cannot be vouched for
+}
+
+TEST(RedisAccountStore, AChangeForgetsWhatWasVerified) {
+  testing::RedisServer server;
+  Instance gateway({server.url()});
+  ASSERT_TRUE(gateway.store().put_account({"acme", "pro", {}}));
+  auto key = *gateway.store().create_key("acme", KeyEnvironment::live);
+  ASSERT_TRUE(gateway.lookup(key.key)->record);
+  ASSERT_TRUE(*gateway.store().revoke_key(key.record.key_id));
+  server.kill();
+  EXPECT_FALSE(gateway.lookup(key.key));  // revoked before the outage: not served from memory
+}
+
 TEST(RedisAccountStore, ChangesOnOneInstanceMoveTheOthersVersion) {
   testing::RedisServer server;
   Instance a({server.url()});

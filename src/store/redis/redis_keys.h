@@ -61,13 +61,19 @@ inline std::string account_keys_key(std::string_view account_id) {
   return account_key(account_id) + ":keys";
 }
 
+// Integer: how many keys the account has been given; orders them. Same slot as account_key.
+inline std::string account_key_sequence_key(std::string_view account_id) {
+  return account_key(account_id) + ":keyseq";
+}
+
 // Hash: key_id, account, env. Named by the SHA-256 (hex) of the key: the request path's
 // lookup. The plain key is never stored.
 inline std::string key_record_key(std::string_view key_hash) {
   return "kg:key:" + std::string(key_hash);
 }
 
-// Hash: hash, account, env, created (ms). For revocation and listing by key id.
+// Hash: hash, account, env, created (the account's key sequence number). For revocation
+// and listing by key id.
 inline std::string key_id_key(std::string_view key_id) { return "kg:keyid:" + std::string(key_id); }
 
 // Pub/sub channel: an account id, published after every change to it or its keys.
