@@ -43,6 +43,7 @@ test: unit-test asan-test integration-test asan-integration-test
 bench: build
 	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	bash bench/http_bench.sh
+	bash bench/redis_bench.sh
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
