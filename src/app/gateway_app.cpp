@@ -189,6 +189,8 @@ core::Result<bool, std::string> GatewayApp::start() {
   auto port = impl_->proxy->start(impl_->config->listen);
   if (!port) return core::unexpected("listener: " + port.error());
   impl_->port = *port;
+  // A first health probe now, so /readyz knows the store before the first tick.
+  impl_->stores->tick(impl_->clock.now(), impl_->control.get_executor());
   impl_->schedule_tick();
   spdlog::info("kallglot-gateway listening on {}:{} (admin {}:{}), upstream {}",
                impl_->config->listen.host, impl_->port, impl_->config->admin.listen.host,

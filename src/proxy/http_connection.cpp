@@ -13,6 +13,7 @@
 #include <charconv>
 
 #include "core/api_error.h"
+#include "core/log_throttle.h"
 #include "core/request_id.h"
 #include "limiter/check.h"
 #include "proxy/caller_lookup.h"
@@ -67,6 +68,15 @@ bool is_malformed_request(const beast::error_code& ec) {
   return &ec.category() == &beast::error_code(http::error::bad_method).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message &&
          ec != http::error::need_buffer;
+}
+
+// Store failures are hit by every request during an outage: a line a second, with the
+// count of those held back, says as much as a line per request without flooding the log.
+void log_store_failure(std::string_view what, std::string_view detail) {
+  static core::LogThrottle throttle;
+  if (auto held_back = throttle.admit()) {
+    spdlog::warn("{}: {} ({} more held back since the last such line)", what, detail, *held_back);
+  }
 }
 
 // Usage history is kept per account (per client address for anonymous callers).
@@ -230,7 +240,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       found = co_await lookup_caller(worker_.callers(), deps.accounts, key, policy_);
     }
     if (!found) {
-      spdlog::error("account store unavailable: {}", found.error());
+      log_store_failure("account store unavailable", found.error());
       deps.metrics.store_error();
       co_await discard_request_body(exchange);
       co_await respond_error(exchange, http::status::service_unavailable, "api_error",
@@ -288,7 +298,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       deps.metrics.store_error();
       deps.metrics.decision(exchange.caller->plan_name, group_name,
                             metrics::DecisionResult::degraded);
-      spdlog::warn("counter store error: {}", outcome.error().detail);
+      log_store_failure("counter store error", outcome.error().detail);
       if (config.store.on_failure == config::OnStoreFailure::fail_closed) {
         if (creates_session) co_await cancel_session_slot(exchange);
         co_await discard_request_body(exchange);
@@ -653,7 +663,7 @@ net::awaitable<std::optional<store::SlotGrant>> HttpConnection::acquire_session_
   });
   if (!grant) {
     deps.metrics.store_error();
-    spdlog::error("session store: {}", grant.error().detail);
+    log_store_failure("session store", grant.error().detail);
     if (policy().config().store.on_failure != config::OnStoreFailure::fail_closed) {
       // Degraded (fail_open, and local: slots are only meaningful shared): the session is
       // created without a slot; exchange.slot stays empty, so nothing is bound later.
@@ -798,7 +808,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
       spdlog::error("account store: {}", resolved.error());
     }
   } else if (!found) {
-    spdlog::error("session store: find: {}", found.error().detail);
+    log_store_failure("session store: find", found.error().detail);
   }
   if (!caller)
     spdlog::info("stream for session {} the gateway did not see created: free plan limits",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import (BINARY, Gateway, MockUpstream, Process, base_config, deep_merge,
-                     free_port, wait_until)
+from helpers import (BINARY, Gateway, MockUpstream, Process, RedisCluster, RedisServer,
+                     base_config, deep_merge, free_port, wait_until)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -30,7 +30,8 @@ def pytest_runtest_makereport(item, call):
             report.sections.append((f"{proc.name} output ({proc.log_path})", tail))
 
 
-def _register(request, proc: Process) -> None:
+def _register(request, proc) -> None:
+    """`proc`: a Process, or anything with name, log_path and output() (RedisServer)."""
     node = request.node
     if not hasattr(node, "gw_processes"):
         node.gw_processes = []
@@ -84,6 +85,17 @@ class GatewayFactory:
         gw.wait_ready()
         return gw
 
+    def restart(self, gw: Gateway) -> Gateway:
+        """Stops `gw` (SIGTERM, must exit 0) and starts a new process with the same
+        configuration (same ports, same store)."""
+        assert gw.stop() == 0, gw.proc.output()
+        name = f"{gw.proc.name}r{len(self.started) + 1}"
+        again = Gateway(self.binary, self.tmp_path, gw.config, name)
+        _register(self.request, again.proc)
+        self.started.append(again)
+        again.wait_ready()
+        return again
+
     def stop_all(self) -> None:
         for gw in self.started:
             gw.stop()
@@ -101,3 +113,31 @@ def gateways(binary, tmp_path, mock, request):
 def gateway(gateways) -> Gateway:
     """A gateway with the default configuration (free 60/min etc.) in front of the mock."""
     return gateways.start()
+
+
+@pytest.fixture
+def redis_server(tmp_path, request):
+    """A fresh redis-server (no persistence) for one test: kill()/restart() on the same
+    port, pause()/resume() with SIGSTOP/SIGCONT. Stopped after the test."""
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir)
+    _register(request, server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster_module(tmp_path_factory):
+    cluster = RedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def redis_cluster(redis_cluster_module, request) -> RedisCluster:
+    """A 3-master Redis Cluster, shared by the tests of one module (each test uses its own
+    accounts, so they do not see each other's keys)."""
+    for node in redis_cluster_module.nodes:
+        _register(request, node)
+    return redis_cluster_module

@@ -626,3 +626,280 @@ def limits_of(rate_limits_body: dict) -> dict:
     if isinstance(limits, list):
         return {(x.get("name") or x.get("resource")): x for x in limits}
     return limits
+
+
+# --------------------------------------------------------------------------------------
+# Redis (store.backend: redis): real redis-server processes on loopback
+
+
+def _resp_encode(args: list[Any]) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        b = a if isinstance(a, bytes) else str(a).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(b), b))
+    return b"".join(parts)
+
+
+class RedisError(Exception):
+    pass
+
+
+class RespClient:
+    """A minimal blocking RESP2 client (no redis-py on Debian's interpreter): one
+    connection, one command at a time. Bulk strings come back as bytes."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1", timeout: float = 5.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        finally:
+            self.sock.close()
+
+    def __enter__(self) -> "RespClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def command(self, *args: Any) -> Any:
+        self.sock.sendall(_resp_encode(list(args)))
+        return self._read()
+
+    def _read(self) -> Any:
+        line = self.file.readline()
+        if not line:
+            raise ConnectionError("redis closed the connection")
+        kind, rest = line[:1], line[1:-2]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RedisError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.file.read(n + 2)
+            return data[:-2]
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RedisError(f"unexpected RESP line {line!r}")
+
+
+def redis_command(port: int, *args: Any, timeout: float = 5.0) -> Any:
+    with RespClient(port, timeout=timeout) as c:
+        return c.command(*args)
+
+
+class RedisServer:
+    """One `redis-server` on 127.0.0.1:<port>, without persistence (so a restart comes back
+    empty), its files in `workdir`. kill()/restart() keep the port; pause()/resume() stop
+    and continue the process (SIGSTOP/SIGCONT: connections stay open, nothing answers)."""
+
+    def __init__(self, workdir: Path, port: int | None = None, name: str = "redis",
+                 extra_args: list[str] | None = None):
+        self.workdir, self.name = workdir, name
+        self.port = port or free_port()
+        self.extra_args = list(extra_args or [])
+        self.proc: Process | None = None
+        self.paused = False
+        self.starts = 0
+        self.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        assert self.proc is None or not self.proc.alive(), "already running"
+        self.starts += 1
+        args = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+                "--protected-mode", "no", *self.extra_args]
+        self.proc = Process(self.name, args,
+                            self.workdir / f"{self.name}.{self.starts}.log")
+        wait_until(self._answers, 15, what=f"{self.name} to answer PING")
+
+    def _answers(self) -> bool:
+        if not self.proc.alive():
+            raise AssertionError(f"{self.name} exited:\n{self.proc.output()}")
+        try:
+            return redis_command(self.port, "PING", timeout=1.0) == "PONG"
+        except (OSError, RedisError):
+            return False
+
+    def command(self, *args: Any) -> Any:
+        return redis_command(self.port, *args)
+
+    # Like a Process, for the failure report of conftest.py (the current run's log).
+    @property
+    def log_path(self) -> Path | None:
+        return self.proc.log_path if self.proc else None
+
+    def output(self) -> str:
+        return self.proc.output() if self.proc else ""
+
+    def kill(self) -> None:
+        """SIGKILL: every connection drops, the port refuses until restart()."""
+        assert self.proc is not None
+        if self.paused:
+            self.resume()
+        self.proc.signal(signal.SIGKILL)
+        self.proc.stop()  # reaps it and closes its log
+
+    def restart(self) -> None:
+        """Starts again on the same port (empty: no persistence)."""
+        if self.proc is not None and self.proc.alive():
+            self.kill()
+        self.start()
+
+    def pause(self) -> None:
+        assert self.proc is not None and self.proc.alive()
+        self.proc.signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.signal(signal.SIGCONT)
+        self.paused = False
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.paused:
+            self.resume()
+        self.proc.stop(5)
+
+    def keys(self) -> list[str]:
+        return sorted(k.decode() for k in scan_keys(self.port))
+
+
+def scan_keys(port: int) -> list[bytes]:
+    """Every key of one node (SCAN, not KEYS)."""
+    out: list[bytes] = []
+    with RespClient(port) as c:
+        cursor = b"0"
+        while True:
+            cursor, batch = c.command("SCAN", cursor, "COUNT", 1000)
+            out.extend(batch)
+            if cursor == b"0":
+                return out
+
+
+def dump_contents(port: int) -> dict[bytes, Any]:
+    """Every key of one node with its value, whatever its type (for sanity checks over
+    what the gateway stores)."""
+    out: dict[bytes, Any] = {}
+    with RespClient(port) as c:
+        for key in scan_keys(port):
+            kind = c.command("TYPE", key)
+            if kind == "string":
+                out[key] = c.command("GET", key)
+            elif kind == "hash":
+                out[key] = c.command("HGETALL", key)
+            elif kind == "set":
+                out[key] = c.command("SMEMBERS", key)
+            elif kind == "zset":
+                out[key] = c.command("ZRANGE", key, 0, -1, "WITHSCORES")
+            elif kind == "list":
+                out[key] = c.command("LRANGE", key, 0, -1)
+            elif kind == "none":
+                continue  # expired between SCAN and TYPE
+            else:
+                out[key] = c.command("DUMP", key)
+    return out
+
+
+def free_cluster_port() -> int:
+    """A port p with p and p + 10000 (the cluster bus) both free, p <= 55535. Drawn below
+    the kernel's ephemeral range so outgoing connections do not take it meanwhile."""
+    import random
+    rng = random.Random()
+    for _ in range(200):
+        p = rng.randrange(20000, 30000)
+        if p in _used_ports or p + 10000 in _used_ports:
+            continue
+        ok = True
+        for q in (p, p + 10000):
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                try:
+                    s.bind(("127.0.0.1", q))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            _used_ports.update((p, p + 10000))
+            return p
+    raise RuntimeError("no free cluster port")
+
+
+class RedisCluster:
+    """Three (by default) cluster-enabled masters joined with `redis-cli --cluster create`,
+    ready once every node reports cluster_state:ok."""
+
+    def __init__(self, workdir: Path, masters: int = 3):
+        self.nodes: list[RedisServer] = []
+        try:
+            for i in range(masters):
+                port = free_cluster_port()
+                node_dir = workdir / f"node{i}"
+                node_dir.mkdir(parents=True, exist_ok=True)
+                self.nodes.append(RedisServer(
+                    node_dir, port, name=f"redis-node{i}",
+                    extra_args=["--cluster-enabled", "yes",
+                                "--cluster-config-file", str(node_dir / "nodes.conf"),
+                                "--cluster-node-timeout", "5000"]))
+            create = subprocess.run(
+                ["redis-cli", "--cluster", "create",
+                 *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                 "--cluster-replicas", "0", "--cluster-yes"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                timeout=60)
+            assert create.returncode == 0, create.stdout.decode(errors="replace")
+            wait_until(self._all_ok, 30, interval=0.05, what="cluster_state:ok on every node")
+        except BaseException:
+            self.stop()
+            raise
+
+    def _all_ok(self) -> bool:
+        for n in self.nodes:
+            info = n.command("CLUSTER", "INFO").decode()
+            if "cluster_state:ok" not in info:
+                return False
+        return True
+
+    @property
+    def urls(self) -> list[str]:
+        return [n.url for n in self.nodes]
+
+    def keys(self) -> list[str]:
+        return sorted(k for n in self.nodes for k in n.keys())
+
+    def stop(self) -> None:
+        for n in self.nodes:
+            n.stop()
+
+
+def redis_store(urls: str | list[str], on_failure: str = "fail_open",
+                timeout_ms: int = 50) -> dict:
+    """The config overrides of a gateway on Redis (SPEC §3 store)."""
+    return {"store": {"backend": "redis",
+                      "redis": {"url": urls, "timeout_ms": timeout_ms},
+                      "on_failure": on_failure}}
+
+
+def readyz(gw: "Gateway") -> Response:
+    return gw.admin.request("GET", "/readyz", token=None)
+
+
+def wait_store_ok(gw: "Gateway", timeout: float = 10.0) -> None:
+    """Until /readyz says the shared store answers (the gateway pings it every second)."""
+    def ok():
+        r = readyz(gw)
+        return r.status == 200 and r.json().get("store") == "ok"
+    wait_until(ok, timeout, interval=0.05, what=f"{gw.proc.name} /readyz store ok")

@@ -7,6 +7,7 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <vector>
 
 #include "store/redis/resp.h"
 
@@ -152,11 +153,12 @@ void RedisConnection::send(PendingCommand command) {
   command.deadline = deadline;
   command.abandoned = false;
   out_ += command.bytes;
-  const bool was_idle = pending_.empty();
   pending_.push_back(std::move(command));
   if (state_ == State::ready) {
     schedule_flush();
-    if (was_idle) arm_timer();
+    // The timer may be waiting for something later (an abandoned command's stall limit,
+    // a handshake's longer deadline): this command's deadline must fire on time.
+    if (!timer_armed_ || deadline < timer_at_) arm_timer();
   }
 }
 
@@ -252,21 +254,27 @@ void RedisConnection::complete_front(const redisReply* reply) {
 
 void RedisConnection::arm_timer() {
   if (state_ != State::ready) return;
-  auto first = std::find_if(pending_.begin(), pending_.end(),
-                            [](const PendingCommand& c) { return !c.abandoned; });
-  Clock::time_point when;
-  if (first != pending_.end()) {
-    when = first->deadline;
-  } else if (!pending_.empty()) {
-    when = pending_.front().deadline + stall_limit(options_);
-  } else {
+  // The earliest moment anything is due: a live command's deadline, or the stall limit of
+  // the oldest abandoned one. Deadlines are not in queue order (handshake commands get
+  // longer ones), hence the scan; the queue holds what is in flight, a few hundred at most.
+  Clock::time_point when = Clock::time_point::max();
+  if (!pending_.empty()) when = pending_.front().deadline + stall_limit(options_);
+  for (const PendingCommand& command : pending_) {
+    if (!command.abandoned) when = std::min(when, command.deadline);
+  }
+  if (when == Clock::time_point::max()) {
+    timer_armed_ = false;
     timer_.cancel();
     return;
   }
+  timer_armed_ = true;
+  timer_at_ = when;
   timer_.expires_at(when);
   timer_.async_wait([this, self = shared_from_this(), generation = generation_](
                         boost::system::error_code ec) {
-    if (!ec && generation == generation_) on_timer();
+    if (ec || generation != generation_) return;
+    timer_armed_ = false;
+    on_timer();
   });
 }
 
@@ -275,22 +283,23 @@ void RedisConnection::on_timer() {
   if (!pending_.empty() && pending_.front().deadline + stall_limit(options_) <= now) {
     return fail("no reply for " + std::to_string(stall_limit(options_).count()) + " ms");
   }
-  const std::uint64_t generation = generation_;
+  // Collected first: a callback may send another command (growing pending_) at once.
+  std::vector<ReplyCallback> expired;
   for (auto& command : pending_) {
-    if (command.deadline > now) break;
-    if (command.abandoned) continue;
+    if (command.abandoned || command.deadline > now) continue;
     command.abandoned = true;
     if (command.internal) continue;
     stats_.timeouts.fetch_add(1, std::memory_order_relaxed);
-    if (auto callback = std::move(command.callback)) {
-      callback(core::unexpected(StoreError{
-          .code = StoreErrc::timeout,
-          .detail = "redis " + endpoint_.address() + ": no reply within " +
-                    std::to_string(options_.timeout.count()) + " ms"}));
-      if (generation != generation_) return;
-    }
+    if (command.callback) expired.push_back(std::move(command.callback));
   }
-  arm_timer();
+  const std::uint64_t generation = generation_;
+  for (auto& callback : expired) {
+    callback(core::unexpected(StoreError{
+        .code = StoreErrc::timeout,
+        .detail = "redis " + endpoint_.address() + ": no reply within " +
+                  std::to_string(options_.timeout.count()) + " ms"}));
+  }
+  if (generation == generation_) arm_timer();
 }
 
 void RedisConnection::fail(std::string_view why) {
@@ -304,6 +313,7 @@ void RedisConnection::fail(std::string_view why) {
   socket_.close(ignored);
   resolver_.cancel();
   timer_.cancel();
+  timer_armed_ = false;
   out_.clear();
   state_ = State::backoff;
   fail_all(StoreErrc::unavailable, "redis " + endpoint_.address() + ": " + std::string(why));

@@ -95,6 +95,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;      // command deadlines and connect timeout
+  bool timer_armed_ = false;             // for a command deadline (not the connect timeout)
+  std::chrono::steady_clock::time_point timer_at_{};
   boost::asio::steady_timer reconnect_;  // backoff
   std::chrono::milliseconds backoff_{0};
   std::uint64_t generation_ = 0;  // bumps on every reset: stale completions ignore themselves
