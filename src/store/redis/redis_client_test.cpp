@@ -256,5 +256,53 @@ TEST_F(RedisClientTest, RoutesByHashSlotAcrossAClusterAndFollowsMoved) {
   EXPECT_EQ(client_->stats().redirects.load(), redirects);  // the map is learnt
 }
 
+// A slot moving between masters while the client uses it: ASK during the migration (one
+// command to the importing node, after ASKING), MOVED once it is done (the map learns it).
+TEST_F(RedisClientTest, FollowsAskDuringASlotMigrationAndMovedAfterIt) {
+  testing::RedisCluster cluster;
+  make_client(cluster.urls());
+  const std::string key = "{mig}k";
+  ASSERT_EQ(run({"SET", key, "v1"}, key), "OK");
+
+  const int slot = key_slot(key);
+  std::size_t from = cluster.size();
+  for (std::size_t n = 0; n < cluster.size(); ++n) {
+    if (cluster.node(n).command({"CLUSTER", "COUNTKEYSINSLOT", std::to_string(slot)}) == "1") {
+      from = n;
+    }
+  }
+  ASSERT_LT(from, cluster.size());
+  const std::size_t to = (from + 1) % cluster.size();
+  const std::string from_id = cluster.node(from).command({"CLUSTER", "MYID"});
+  const std::string to_id = cluster.node(to).command({"CLUSTER", "MYID"});
+  ASSERT_EQ(cluster.node(to).command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING",
+                                      from_id}),
+            "OK");
+  ASSERT_EQ(cluster.node(from).command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING",
+                                        to_id}),
+            "OK");
+
+  // Keys the old owner no longer has are asked of the new one.
+  const auto redirects = client_->stats().redirects.load();
+  EXPECT_EQ(run({"SET", "{mig}new", "v2"}, "{mig}new"), "OK");
+  EXPECT_GT(client_->stats().redirects.load(), redirects);
+  EXPECT_EQ(run({"GET", key}, key), "v1");  // still on the old owner
+
+  // Finish the migration: the key moves, every node learns the slot's new owner.
+  ASSERT_EQ(cluster.node(from).command({"MIGRATE", "127.0.0.1",
+                                        std::to_string(cluster.node(to).port()), "", "0", "5000",
+                                        "KEYS", key}),
+            "OK");
+  for (std::size_t n = 0; n < cluster.size(); ++n) {
+    ASSERT_EQ(cluster.node(n).command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id}),
+              "OK");
+  }
+  EXPECT_EQ(run({"GET", key}, key), "v1");            // MOVED, followed
+  EXPECT_EQ(run({"GET", "{mig}new"}, "{mig}new"), "v2");
+  const auto learnt = client_->stats().redirects.load();
+  EXPECT_EQ(run({"GET", key}, key), "v1");
+  EXPECT_EQ(client_->stats().redirects.load(), learnt);  // the map knows the new owner
+}
+
 }  // namespace
 }  // namespace gw::store::redis
