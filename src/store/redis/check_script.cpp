@@ -16,6 +16,11 @@ namespace {
 // retry_after) and then the counter's state once charged (start, count, previous).
 constexpr std::string_view kCheckLua = R"lua(
 local floor = math.floor
+-- A counter's field: algorithm letter, limit, window, start, count, previous. Doubles are
+-- exact for every integer the script keeps (all below 2^53), and unpacking them is far
+-- cheaper than parsing text.
+local STATE = '>c1ddddd'
+local STATE_BYTES = 41
 local TWO52 = 4503599627370496
 local MAX_DEBT = 2305843009213693  -- limiter::detail::gcra_carry_over's cap, in us
 
@@ -207,11 +212,11 @@ for i = 1, n do
   end
   local v = stored[i]
   if v then
-    local sa, sl, sw, ss, sc, sp =
-        string.match(v, '^(%a) (%-?%d+) (%d+) (%-?%d+) (%-?%d+) (%-?%d+)$')
+    -- STATE: the spec the counter was kept under and its state, packed (no text parsing).
+    local sa, sl, sw, ss, sc, sp
+    if #v == STATE_BYTES then sa, sl, sw, ss, sc, sp = struct.unpack(STATE, v) end
     if sa then
-      l.s, l.c, l.p = tonumber(ss), tonumber(sc), tonumber(sp)
-      sl, sw = tonumber(sl), tonumber(sw)
+      l.s, l.c, l.p = ss, sc, sp
       if sa ~= l.algo or sl ~= l.limit or sw ~= l.w then
         l.s, l.c, l.p = carry_over(sa, sl, sw, l.algo, l.limit, l.w, l.s, l.c, l.p, now)
         l.carried = true
@@ -258,7 +263,7 @@ for i = 1, n do
     end
     if s then
       writes[#writes + 1] = names[i]
-      writes[#writes + 1] = string.format('%s %d %d %d %d %d', l.algo, l.limit, l.w, s, c, p)
+      writes[#writes + 1] = struct.pack(STATE, l.algo, l.limit, l.w, s, c, p)
       local need = needed_for(l.algo, l.w, s, c, now)
       if need > needed then needed = need end
     end

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -132,14 +134,31 @@ class CheckScriptTest : public ::testing::Test {
   redisContext* context_ = nullptr;
 };
 
-// "<field> <value> ..." of a hash, sorted, to compare before and after.
+// A counter's field as the script packs it (struct '>c1ddddd'), as text:
+// "<algorithm> <limit> <window> <start> <count> <previous>".
+std::string unpack_state(std::string_view packed) {
+  if (packed.size() != 41) return "unpackable:" + std::string(packed);
+  std::string out(1, packed[0]);
+  for (std::size_t i = 0; i < 5; ++i) {
+    std::uint64_t bits = 0;
+    for (std::size_t b = 0; b < 8; ++b) {
+      bits = (bits << 8) | static_cast<unsigned char>(packed[1 + 8 * i + b]);
+    }
+    double value;
+    std::memcpy(&value, &bits, sizeof value);
+    out += " " + std::to_string(static_cast<std::int64_t>(value));
+  }
+  return out;
+}
+
+// "<field>=<state>;..." of a counters hash, sorted, to compare before and after.
 std::string dump_hash(const testing::RedisServer& server, const std::string& key) {
   redisContext* c = server.connect();
   auto* reply = static_cast<redisReply*>(redisCommand(c, "HGETALL %s", key.c_str()));
   std::vector<std::string> items;
   for (std::size_t i = 0; reply && i + 1 < reply->elements; i += 2) {
     items.push_back(std::string(reply->element[i]->str, reply->element[i]->len) + "=" +
-                    std::string(reply->element[i + 1]->str, reply->element[i + 1]->len));
+                    unpack_state({reply->element[i + 1]->str, reply->element[i + 1]->len}));
   }
   if (reply) freeReplyObject(reply);
   redisFree(c);

@@ -11,9 +11,10 @@ namespace gw::store::redis {
 
 // --- Rate-limit counters (RedisCounterStore, check_script.h) ---
 
-// Hash: one field per limit name -> "<algorithm> <limit> <window us> <start> <count>
-// <previous>" (the spec the counter was kept under, then its limiter::CounterState in
-// microseconds). The check script sets its expiry: when no counter in it matters any more.
+// Hash: one field per limit name -> the spec the counter was kept under (algorithm letter,
+// limit, window in us) and its limiter::CounterState in microseconds, packed as
+// struct.pack('>c1ddddd') by the check script. The script sets the hash's expiry: when no
+// counter in it matters any more.
 inline constexpr std::string_view kCountersKeyPrefix = "kg:{acct:";
 inline constexpr std::string_view kCountersKeySuffix = "}:counters";
 
