@@ -7,30 +7,12 @@
 
 #include "proxy/beast.h"
 #include "proxy/caller_cache.h"
+#include "proxy/store_await.h"
 #include "store/account_store.h"
 
 namespace gw::proxy {
 
 using CallerResult = core::Result<std::shared_ptr<const Caller>, std::string>;
-
-namespace detail {
-
-// Runs one AccountStore lookup and resumes the coroutine with its result.
-template <typename T, typename Start>
-net::awaitable<store::AccountResult<T>> async_lookup(Start start) {
-  auto executor = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<decltype(net::use_awaitable),
-                                         void(store::AccountResult<T>)>(
-      [&](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start(executor, [shared](store::AccountResult<T> result) {
-          std::move (*shared)(std::move(result));
-        });
-      },
-      net::use_awaitable);
-}
-
-}  // namespace detail
 
 // The caller of a presented key, looked up in the account store after a cache miss;
 // nullptr for an unknown or revoked key. `key` must outlive the call (it points into the
@@ -39,9 +21,8 @@ inline net::awaitable<CallerResult> lookup_caller(CallerCache& cache, store::Acc
                                                   std::string_view key,
                                                   std::shared_ptr<const policy::Policy> policy) {
   const std::uint64_t started_at = cache.store_version();
-  auto lookup = co_await detail::async_lookup<store::KeyLookup>([&](auto executor, auto done) {
-    accounts.lookup_key(key, executor, std::move(done));
-  });
+  auto lookup = co_await async_store_call<store::AccountResult<store::KeyLookup>>(
+      [&](auto executor, auto done) { accounts.lookup_key(key, executor, std::move(done)); });
   co_return cache.remember_key(key, std::move(lookup), *policy, started_at);
 }
 
@@ -56,8 +37,8 @@ inline net::awaitable<CallerResult> resolve_account(CallerCache& cache,
     co_return std::move(*hit);
   }
   const std::uint64_t started_at = cache.store_version();
-  auto account =
-      co_await detail::async_lookup<std::optional<store::Account>>([&](auto executor, auto done) {
+  auto account = co_await async_store_call<store::AccountResult<std::optional<store::Account>>>(
+      [&](auto executor, auto done) {
         accounts.lookup_account(account_id, executor, std::move(done));
       });
   co_return cache.remember_account(account_id, environment, std::move(account), *policy,

@@ -39,20 +39,25 @@ inline net::awaitable<store::CheckOutcome> async_check(
 
 namespace gw::proxy {
 
-// Runs one SessionStore call and resumes the calling coroutine with its outcome.
-// `start` receives the completion handler to pass to the store (with the executor).
-template <typename T, typename Start>
-net::awaitable<store::SessionOutcome<T>> async_session(Start start) {
+// Runs one callback-style store call and resumes the calling coroutine with its outcome.
+// `start(executor, done)` issues the call; the store runs `done(outcome)` once, on the
+// executor. (The stores take copyable std::functions; the coroutine's handler is
+// move-only, hence the shared_ptr.)
+template <typename Outcome, typename Start>
+net::awaitable<Outcome> async_store_call(Start start) {
   auto executor = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<decltype(net::use_awaitable),
-                                         void(store::SessionOutcome<T>)>(
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(Outcome)>(
       [&](auto handler) {
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        start(executor, [shared](store::SessionOutcome<T> outcome) {
-          std::move (*shared)(std::move(outcome));
-        });
+        start(executor, [shared](Outcome outcome) { std::move (*shared)(std::move(outcome)); });
       },
       net::use_awaitable);
+}
+
+// One SessionStore call.
+template <typename T, typename Start>
+net::awaitable<store::SessionOutcome<T>> async_session(Start start) {
+  return async_store_call<store::SessionOutcome<T>>(std::move(start));
 }
 
 }  // namespace gw::proxy

@@ -70,13 +70,12 @@ RedisAccountStore::RedisAccountStore(RedisClient& shared, const ClientOptions& o
   ClientOptions own = options;
   own.scripts = {&put_account_script()};
   own_ = std::make_unique<RedisClient>(own);
-  subscriber_ = std::make_unique<RedisSubscriber>(io_.get_executor(), options, std::string(kAccountsChannel),
-                                                  [this] {
-                                                    subscribed_.store(subscriber_->subscribed(),
-                                                                      std::memory_order_relaxed);
-                                                    forget_verified();
-                                                    bump();
-                                                  });
+  subscriber_ = std::make_unique<RedisSubscriber>(
+      io_.get_executor(), options, std::string(kAccountsChannel), [this] {
+        subscribed_.store(subscriber_->subscribed(), std::memory_order_relaxed);
+        forget_verified();
+        bump();
+      });
   subscriber_->start();
   thread_ = std::thread([this] { io_.run(); });
 }
@@ -90,11 +89,14 @@ RedisAccountStore::~RedisAccountStore() {
   own_->shutdown();
 }
 
-AccountResult<ReplyValue> RedisAccountStore::call(std::string_view key,
-                                                  std::vector<std::string_view> args) {
+namespace {
+
+// Issues one command through `issue` (which gets the completion) and waits for its reply.
+template <typename Issue>
+AccountResult<ReplyValue> wait_for_reply(Issue issue) {
   auto answer = std::make_shared<std::promise<AccountResult<ReplyValue>>>();
   auto future = answer->get_future();
-  own_->command(io_.get_executor(), key, args, [answer](ReplyResult result) {
+  issue([answer](ReplyResult result) {
     if (!result) {
       answer->set_value(core::unexpected(error_of(result.error())));
     } else if (is_error(*result)) {
@@ -111,24 +113,20 @@ AccountResult<ReplyValue> RedisAccountStore::call(std::string_view key,
   return future.get();
 }
 
+}  // namespace
+
+AccountResult<ReplyValue> RedisAccountStore::call(std::string_view key,
+                                                  std::vector<std::string_view> args) {
+  return wait_for_reply(
+      [&](ReplyCallback done) { own_->command(io_.get_executor(), key, args, std::move(done)); });
+}
+
 AccountResult<ReplyValue> RedisAccountStore::eval(const Script& script,
                                                   std::vector<std::string_view> keys,
                                                   std::vector<std::string_view> args) {
-  auto answer = std::make_shared<std::promise<AccountResult<ReplyValue>>>();
-  auto future = answer->get_future();
-  own_->eval(io_.get_executor(), script, keys, args, [answer](ReplyResult result) {
-    if (!result) {
-      answer->set_value(core::unexpected(error_of(result.error())));
-    } else if (is_error(*result)) {
-      answer->set_value(core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
-    } else {
-      answer->set_value(copy_reply(*result));
-    }
+  return wait_for_reply([&](ReplyCallback done) {
+    own_->eval(io_.get_executor(), script, keys, args, std::move(done));
   });
-  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-    return core::unexpected(AccountStoreError{"redis: no answer"});
-  }
-  return future.get();
 }
 
 void RedisAccountStore::changed(std::string_view account_id) {
@@ -176,8 +174,7 @@ AccountResult<bool> RedisAccountStore::delete_account(std::string_view id) {
   return deleted->integer > 0;
 }
 
-AccountResult<std::vector<ApiKeyRecord>> RedisAccountStore::list_keys(
-    std::string_view account_id) {
+AccountResult<std::vector<ApiKeyRecord>> RedisAccountStore::list_keys(std::string_view account_id) {
   const std::string keys_key = account_keys_key(account_id);
   auto key_ids = call(keys_key, {"SMEMBERS", keys_key});
   if (!key_ids) return core::unexpected(std::move(key_ids.error()));
@@ -190,7 +187,8 @@ AccountResult<std::vector<ApiKeyRecord>> RedisAccountStore::list_keys(
     const std::string id_key = key_id_key(key_id.str);
     auto fields = call(id_key, {"HMGET", id_key, "env", "created"});
     if (!fields) return core::unexpected(std::move(fields.error()));
-    if (fields->elements.size() != 2 || fields->elements[0].is_nil()) continue;  // revoked meanwhile
+    if (fields->elements.size() != 2 || fields->elements[0].is_nil())
+      continue;  // revoked meanwhile
     Listed entry{.record = {.key_id = key_id.str,
                             .account_id = std::string(account_id),
                             .environment = environment_of(fields->elements[0].str)}};
@@ -263,7 +261,8 @@ AccountResult<bool> RedisAccountStore::revoke_key(std::string_view key_id) {
   const std::string record_key = key_record_key(hash);
   const std::string keys_key = account_keys_key(account_id);
   for (auto [routing, args] : {
-           std::pair{std::string_view(record_key), std::vector<std::string_view>{"DEL", record_key}},
+           std::pair{std::string_view(record_key),
+                     std::vector<std::string_view>{"DEL", record_key}},
            std::pair{std::string_view(id_key), std::vector<std::string_view>{"DEL", id_key}},
            std::pair{std::string_view(keys_key),
                      std::vector<std::string_view>{"SREM", keys_key, key_id}},
@@ -312,24 +311,24 @@ void RedisAccountStore::lookup_key(std::string_view plain_key, const net::any_io
     }
     done(std::move(result));
   };
-  shared_.command(executor, record_key, args,
-                  [this, executor, finish = std::move(finish)](ReplyResult result) mutable {
-                    if (!result) return finish(core::unexpected(error_of(result.error())));
-                    if (is_error(*result)) {
-                      return finish(
-                          core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
-                    }
-                    std::optional<ApiKeyRecord> record = key_record_from(*result);
-                    if (!record) return finish(KeyLookup{});
-                    const std::string account_id = record->account_id;
-                    lookup_account(account_id, executor,
-                                   [record = std::move(*record), finish = std::move(finish)](
-                                       AccountResult<std::optional<Account>> account) mutable {
-                                     if (!account) return finish(core::unexpected(std::move(account.error())));
-                                     if (!*account) return finish(KeyLookup{});
-                                     finish(KeyLookup{std::move(record), std::move(*account)});
-                                   });
-                  });
+  shared_.command(
+      executor, record_key, args,
+      [this, executor, finish = std::move(finish)](ReplyResult result) mutable {
+        if (!result) return finish(core::unexpected(error_of(result.error())));
+        if (is_error(*result)) {
+          return finish(core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
+        }
+        std::optional<ApiKeyRecord> record = key_record_from(*result);
+        if (!record) return finish(KeyLookup{});
+        const std::string account_id = record->account_id;
+        lookup_account(account_id, executor,
+                       [record = std::move(*record), finish = std::move(finish)](
+                           AccountResult<std::optional<Account>> account) mutable {
+                         if (!account) return finish(core::unexpected(std::move(account.error())));
+                         if (!*account) return finish(KeyLookup{});
+                         finish(KeyLookup{std::move(record), std::move(*account)});
+                       });
+      });
 }
 
 void RedisAccountStore::remember_verified(const std::string& key_hash, const KeyLookup& lookup) {
@@ -360,20 +359,19 @@ void RedisAccountStore::lookup_account(std::string_view id, const net::any_io_ex
                                        AccountHandler done) {
   const std::string key = account_key(id);
   const std::string_view args[] = {"HMGET", key, "plan", "overrides"};
-  shared_.command(executor, key, args,
-                  [id = std::string(id), done = std::move(done)](ReplyResult result) {
-                    if (!result) return done(core::unexpected(error_of(result.error())));
-                    if (is_error(*result)) {
-                      return done(core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
-                    }
-                    const redisReply* reply = *result;
-                    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
-                      return done(core::unexpected(AccountStoreError{"account: unexpected reply"}));
-                    }
-                    done(account_from(id, reply->element[0]->type != REDIS_REPLY_NIL,
-                                      reply_text(reply->element[0]),
-                                      reply_text(reply->element[1])));
-                  });
+  shared_.command(
+      executor, key, args, [id = std::string(id), done = std::move(done)](ReplyResult result) {
+        if (!result) return done(core::unexpected(error_of(result.error())));
+        if (is_error(*result)) {
+          return done(core::unexpected(AccountStoreError{std::string(reply_text(*result))}));
+        }
+        const redisReply* reply = *result;
+        if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+          return done(core::unexpected(AccountStoreError{"account: unexpected reply"}));
+        }
+        done(account_from(id, reply->element[0]->type != REDIS_REPLY_NIL,
+                          reply_text(reply->element[0]), reply_text(reply->element[1])));
+      });
 }
 
 }  // namespace gw::store::redis

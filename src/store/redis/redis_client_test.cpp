@@ -10,6 +10,7 @@
 
 #include "store/redis/resp.h"
 #include "testing/redis_cluster.h"
+#include "testing/loop_thread.h"
 #include "testing/redis_server.h"
 
 namespace gw::store::redis {
@@ -46,23 +47,7 @@ std::string describe(const redisReply* reply) {
   return std::string(reply_text(reply));
 }
 
-// One event loop on its own thread, like a gateway worker.
-class Loop {
- public:
-  Loop() : thread_([this] { io_.run(); }) {}
-  ~Loop() { stop(); }
-  void stop() {
-    guard_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  net::any_io_executor executor() { return io_.get_executor(); }
-
- private:
-  net::io_context io_{1};
-  net::executor_work_guard<net::io_context::executor_type> guard_{io_.get_executor()};
-  std::thread thread_;
-};
+using Loop = testing::LoopThread;  // one event loop on its own thread, like a worker
 
 class RedisClientTest : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 
 #include "store/redis/redis_keys.h"
 #include "testing/redis_cluster.h"
+#include "testing/loop_thread.h"
 #include "testing/redis_server.h"
 
 namespace gw::store {
@@ -39,23 +40,7 @@ constexpr std::chrono::seconds kLease = 100s;
 constexpr std::string_view kLive = "acct_1:live";
 constexpr std::string_view kTest = "acct_1:test";
 
-// One event loop on its own thread, like a gateway worker.
-class Loop {
- public:
-  Loop() : thread_([this] { io_.run(); }) {}
-  ~Loop() { stop(); }
-  void stop() {
-    guard_.reset();
-    io_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  net::any_io_executor executor() { return io_.get_executor(); }
-
- private:
-  net::io_context io_{1};
-  net::executor_work_guard<net::io_context::executor_type> guard_{io_.get_executor()};
-  std::thread thread_;
-};
+using Loop = testing::LoopThread;  // one event loop on its own thread, like a worker
 
 // One gateway instance: its loop, its client, its store.
 struct Gateway {
