@@ -1,14 +1,14 @@
 #include "admin/admin_router.h"
 
-#include <exception>
-#include <memory>
-#include <utility>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
-#include <spdlog/spdlog.h>
+#include <exception>
+#include <memory>
+#include <utility>
+#include <vector>
 
 #include "admin/account_json.h"
 #include "admin/admin_auth.h"
@@ -538,10 +538,10 @@ Response AdminRouter::readyz(Context& ctx) const {
   const bool store_ok = !deps_.store_healthy || deps_.store_healthy();
   const bool ready = (!deps_.ready || deps_.ready()) && (store_ok || !deps_.store_required);
   const char* status = !ready ? "not_ready" : store_ok ? "ready" : "degraded";
-  return json_response(ready ? http::status::ok : http::status::service_unavailable,
-                       boost::json::object{{"status", status},
-                                           {"store", store_ok ? "ok" : "unavailable"}},
-                       ctx.request_id);
+  return json_response(
+      ready ? http::status::ok : http::status::service_unavailable,
+      boost::json::object{{"status", status}, {"store", store_ok ? "ok" : "unavailable"}},
+      ctx.request_id);
 }
 
 Response AdminRouter::metrics(Context& ctx) const {

@@ -11,13 +11,13 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "app/store_backend.h"
 #include "config/config_loader.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
 #include "policy/policy_source.h"
 #include "proxy/proxy_server.h"
-#include "app/store_backend.h"
 #include "store/keys/key_hash.h"
 
 namespace gw::app {
@@ -153,30 +153,31 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
 
   Impl* raw = impl.get();
   impl->admin = std::make_unique<admin::AdminServer>(
-      impl->control, admin::AdminDeps{.accounts = impl->stores->accounts(),
-                                      .counters = impl->stores->counters(),
-                                      .sessions = impl->stores->sessions(),
-                                      .metrics = impl->metrics,
-                                      .usage = impl->usage,
-                                      .clock = clock,
-                                      .policy = [raw] { return raw->policy->current(); },
-                                      .admin_token_sha256 =
-                                          token.empty() ? std::string() : store::sha256_hex(token),
-                                      .ready = [raw] { return raw->proxy != nullptr; },
-                                      .store_healthy = [raw] { return raw->stores->healthy(); },
-                                      .store_required = config->store.on_failure ==
-                                                        config::OnStoreFailure::fail_closed,
-                                      .on_accounts_changed = {}});
+      impl->control,
+      admin::AdminDeps{
+          .accounts = impl->stores->accounts(),
+          .counters = impl->stores->counters(),
+          .sessions = impl->stores->sessions(),
+          .metrics = impl->metrics,
+          .usage = impl->usage,
+          .clock = clock,
+          .policy = [raw] { return raw->policy->current(); },
+          .admin_token_sha256 = token.empty() ? std::string() : store::sha256_hex(token),
+          .ready = [raw] { return raw->proxy != nullptr; },
+          .store_healthy = [raw] { return raw->stores->healthy(); },
+          .store_required = config->store.on_failure == config::OnStoreFailure::fail_closed,
+          .on_accounts_changed = {}});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
-  impl->proxy = std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->stores->counters(),
-                                                                      .sessions = impl->stores->sessions(),
-                                                                      .accounts = impl->stores->accounts(),
-                                                                      .metrics = impl->metrics,
-                                                                      .usage = impl->usage,
-                                                                      .clock = clock,
-                                                                      .policy = *impl->policy},
-                                                     threads);
+  impl->proxy =
+      std::make_unique<proxy::ProxyServer>(proxy::ProxyDeps{.counters = impl->stores->counters(),
+                                                            .sessions = impl->stores->sessions(),
+                                                            .accounts = impl->stores->accounts(),
+                                                            .metrics = impl->metrics,
+                                                            .usage = impl->usage,
+                                                            .clock = clock,
+                                                            .policy = *impl->policy},
+                                           threads);
   return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(impl)));
 }
 

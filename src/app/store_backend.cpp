@@ -20,7 +20,8 @@ constexpr auto kSweepEvery = std::chrono::seconds(10);
 class MemoryBackend final : public StoreBackend {
  public:
   MemoryBackend(std::unique_ptr<store::SqliteAccountStore> accounts,
-                std::unique_ptr<store::MemorySessionStore> sessions, metrics::GatewayMetrics& metrics)
+                std::unique_ptr<store::MemorySessionStore> sessions,
+                metrics::GatewayMetrics& metrics)
       : accounts_(std::move(accounts)), sessions_(std::move(sessions)), metrics_(metrics) {}
 
   store::CounterStore& counters() override { return counters_; }

@@ -7,10 +7,9 @@
 // Used from the main thread; the stores themselves are thread-safe.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "config/gateway_config.h"
 #include "core/clock.h"

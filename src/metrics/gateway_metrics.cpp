@@ -91,8 +91,9 @@ struct GatewayMetrics::Impl {
   prometheus::Family<prometheus::Counter>& redis =
       prometheus::BuildCounter()
           .Name("kallglot_gateway_redis_total")
-          .Help("Redis client work: commands sent, socket writes (pipelining batches them), "
-                "timeouts, cluster redirects followed, reconnects")
+          .Help(
+              "Redis client work: commands sent, socket writes (pipelining batches them), "
+              "timeouts, cluster redirects followed, reconnects")
           .Register(*registry);
   std::array<prometheus::Counter*, 5> redis_series{
       &redis.Add({{"event", "commands"}}), &redis.Add({{"event", "writes"}}),
@@ -129,23 +130,26 @@ struct GatewayMetrics::Impl {
 
   // Every (direction, outcome) a stream reports, made once: the per-message path then
   // increments an atomic without a label lookup.
-  prometheus::Counter& c2u_relayed = stream_messages.Add(
-      {{"direction", "client_to_upstream"}, {"outcome", "relayed"}});
-  prometheus::Counter& c2u_rejected = stream_messages.Add(
-      {{"direction", "client_to_upstream"}, {"outcome", "rejected"}});
-  prometheus::Counter& c2u_shaped = stream_messages.Add(
-      {{"direction", "client_to_upstream"}, {"outcome", "shaped"}});
-  prometheus::Counter& u2c_relayed = stream_messages.Add(
-      {{"direction", "upstream_to_client"}, {"outcome", "relayed"}});
+  prometheus::Counter& c2u_relayed =
+      stream_messages.Add({{"direction", "client_to_upstream"}, {"outcome", "relayed"}});
+  prometheus::Counter& c2u_rejected =
+      stream_messages.Add({{"direction", "client_to_upstream"}, {"outcome", "rejected"}});
+  prometheus::Counter& c2u_shaped =
+      stream_messages.Add({{"direction", "client_to_upstream"}, {"outcome", "shaped"}});
+  prometheus::Counter& u2c_relayed =
+      stream_messages.Add({{"direction", "upstream_to_client"}, {"outcome", "relayed"}});
   prometheus::Counter& audio_relayed = stream_audio.Add({{"outcome", "relayed"}});
   prometheus::Counter& audio_rejected = stream_audio.Add({{"outcome", "rejected"}});
 
   prometheus::Counter& stream_series(StreamDirection direction, StreamOutcome outcome) {
     if (direction == StreamDirection::upstream_to_client) return u2c_relayed;
     switch (outcome) {
-      case StreamOutcome::rejected: return c2u_rejected;
-      case StreamOutcome::shaped: return c2u_shaped;
-      case StreamOutcome::relayed: break;
+      case StreamOutcome::rejected:
+        return c2u_rejected;
+      case StreamOutcome::shaped:
+        return c2u_shaped;
+      case StreamOutcome::relayed:
+        break;
     }
     return c2u_relayed;
   }

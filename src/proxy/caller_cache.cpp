@@ -36,8 +36,8 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::find(
   return remember_key(key, std::move(lookup), policy, started_at);
 }
 
-std::optional<std::shared_ptr<const Caller>> CallerCache::cached_key(
-    std::string_view key, std::uint64_t policy_version) {
+std::optional<std::shared_ptr<const Caller>> CallerCache::cached_key(std::string_view key,
+                                                                     std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
   if (auto it = entries_.find(key); it != entries_.end() && clock_.now() < it->second.expires) {
     return it->second.caller;
@@ -51,7 +51,8 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_k
   if (!lookup) return core::unexpected(std::move(lookup.error().detail));
   std::shared_ptr<const Caller> caller;
   if (lookup->record && lookup->account) {
-    caller = build(lookup->record->account_id, lookup->record->environment, lookup->account, policy);
+    caller =
+        build(lookup->record->account_id, lookup->record->environment, lookup->account, policy);
   }
   if (started_at != store_version()) return caller;
   if (entries_.size() >= kMaxEntries) entries_.clear();
@@ -70,8 +71,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::for_accoun
 }
 
 std::optional<std::shared_ptr<const Caller>> CallerCache::cached_account(
-    std::string_view account_id, store::KeyEnvironment environment,
-    std::uint64_t policy_version) {
+    std::string_view account_id, store::KeyEnvironment environment, std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
   const std::string subject = subject_of(account_id, environment);
   if (auto it = accounts_by_subject_.find(subject);

@@ -2,9 +2,9 @@
 // (it lives only in this process's memory); SHA-256 and the account store are consulted
 // only on a miss. The request path asks cached_*() and, on a miss, looks the key up
 // without blocking (AccountStore::lookup_*, see caller_lookup.h) and remember_*()s the
-// answer; find()/for_account() do both synchronously (tests, local tools). Entries are dropped when the account store's version or the policy's
-// version moves (a plan change applies to the very next request), and after
-// accounts.cache_seconds.
+// answer; find()/for_account() do both synchronously (tests, local tools). Entries are dropped when
+// the account store's version or the policy's version moves (a plan change applies to the very next
+// request), and after accounts.cache_seconds.
 //
 // Thread-safety: none; each worker thread owns one.
 #pragma once

@@ -43,8 +43,9 @@ class Instance {
 
   AccountResult<KeyLookup> lookup(std::string key) {
     std::promise<AccountResult<KeyLookup>> answer;
-    store_->lookup_key(key, io_.get_executor(),
-                       [&](AccountResult<KeyLookup> result) { answer.set_value(std::move(result)); });
+    store_->lookup_key(key, io_.get_executor(), [&](AccountResult<KeyLookup> result) {
+      answer.set_value(std::move(result));
+    });
     return answer.get_future().get();
   }
 

@@ -172,8 +172,8 @@ class LoopClient : public std::enable_shared_from_this<LoopClient> {
       if (auto redirect = parse_redirect(text); redirect && command.redirects < kMaxRedirects) {
         stats_.redirects.fetch_add(1, std::memory_order_relaxed);
         RedisUrl url = options_.seeds.front();
-        url.host = redirect->host.empty() ? nodes_[from].connection->endpoint().host
-                                          : redirect->host;
+        url.host =
+            redirect->host.empty() ? nodes_[from].connection->endpoint().host : redirect->host;
         url.port = redirect->port;
         url.db = 0;
         const std::uint16_t node = node_index(url);

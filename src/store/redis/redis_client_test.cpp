@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "store/redis/resp.h"
-#include "testing/redis_cluster.h"
 #include "testing/loop_thread.h"
+#include "testing/redis_cluster.h"
 #include "testing/redis_server.h"
 
 namespace gw::store::redis {
@@ -25,9 +25,12 @@ std::string describe(const redisReply* reply);
 std::string describe(const ReplyResult& result) {
   if (!result) {
     switch (result.error().code) {
-      case StoreErrc::timeout: return "error:timeout";
-      case StoreErrc::unavailable: return "error:unavailable";
-      case StoreErrc::protocol_error: return "error:protocol";
+      case StoreErrc::timeout:
+        return "error:timeout";
+      case StoreErrc::unavailable:
+        return "error:unavailable";
+      case StoreErrc::protocol_error:
+        return "error:protocol";
     }
   }
   return describe(*result);
@@ -260,12 +263,12 @@ TEST_F(RedisClientTest, FollowsAskDuringASlotMigrationAndMovedAfterIt) {
   const std::size_t to = (from + 1) % cluster.size();
   const std::string from_id = cluster.node(from).command({"CLUSTER", "MYID"});
   const std::string to_id = cluster.node(to).command({"CLUSTER", "MYID"});
-  ASSERT_EQ(cluster.node(to).command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING",
-                                      from_id}),
-            "OK");
-  ASSERT_EQ(cluster.node(from).command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING",
-                                        to_id}),
-            "OK");
+  ASSERT_EQ(
+      cluster.node(to).command({"CLUSTER", "SETSLOT", std::to_string(slot), "IMPORTING", from_id}),
+      "OK");
+  ASSERT_EQ(
+      cluster.node(from).command({"CLUSTER", "SETSLOT", std::to_string(slot), "MIGRATING", to_id}),
+      "OK");
 
   // Keys the old owner no longer has are asked of the new one.
   const auto redirects = client_->stats().redirects.load();
@@ -274,15 +277,15 @@ TEST_F(RedisClientTest, FollowsAskDuringASlotMigrationAndMovedAfterIt) {
   EXPECT_EQ(run({"GET", key}, key), "v1");  // still on the old owner
 
   // Finish the migration: the key moves, every node learns the slot's new owner.
-  ASSERT_EQ(cluster.node(from).command({"MIGRATE", "127.0.0.1",
-                                        std::to_string(cluster.node(to).port()), "", "0", "5000",
-                                        "KEYS", key}),
-            "OK");
+  ASSERT_EQ(
+      cluster.node(from).command({"MIGRATE", "127.0.0.1", std::to_string(cluster.node(to).port()),
+                                  "", "0", "5000", "KEYS", key}),
+      "OK");
   for (std::size_t n = 0; n < cluster.size(); ++n) {
     ASSERT_EQ(cluster.node(n).command({"CLUSTER", "SETSLOT", std::to_string(slot), "NODE", to_id}),
               "OK");
   }
-  EXPECT_EQ(run({"GET", key}, key), "v1");            // MOVED, followed
+  EXPECT_EQ(run({"GET", key}, key), "v1");  // MOVED, followed
   EXPECT_EQ(run({"GET", "{mig}new"}, "{mig}new"), "v2");
   const auto learnt = client_->stats().redirects.load();
   EXPECT_EQ(run({"GET", key}, key), "v1");

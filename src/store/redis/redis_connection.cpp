@@ -81,12 +81,13 @@ void RedisConnection::connect() {
       [this, self, generation](boost::system::error_code ec, tcp::resolver::results_type results) {
         if (generation != generation_ || state_ != State::connecting) return;
         if (ec) return fail("resolve: " + ec.message());
-        net::async_connect(socket_, results,
-                           [this, self, generation](boost::system::error_code ec, const tcp::endpoint&) {
-                             if (generation != generation_ || state_ != State::connecting) return;
-                             if (ec) return fail("connect: " + ec.message());
-                             on_connected();
-                           });
+        net::async_connect(
+            socket_, results,
+            [this, self, generation](boost::system::error_code ec, const tcp::endpoint&) {
+              if (generation != generation_ || state_ != State::connecting) return;
+              if (ec) return fail("connect: " + ec.message());
+              on_connected();
+            });
       });
 }
 
@@ -198,16 +199,16 @@ void RedisConnection::flush() {
 }
 
 void RedisConnection::read() {
-  socket_.async_read_some(net::buffer(read_buffer_),
-                          [this, self = shared_from_this(), generation = generation_](
-                              boost::system::error_code ec, std::size_t bytes) {
-                            if (generation != generation_) return;
-                            if (ec) {
-                              return fail(ec == net::error::eof ? std::string("closed by the server")
-                                                                : "read: " + ec.message());
-                            }
-                            on_readable(bytes);
-                          });
+  socket_.async_read_some(
+      net::buffer(read_buffer_), [this, self = shared_from_this(), generation = generation_](
+                                     boost::system::error_code ec, std::size_t bytes) {
+        if (generation != generation_) return;
+        if (ec) {
+          return fail(ec == net::error::eof ? std::string("closed by the server")
+                                            : "read: " + ec.message());
+        }
+        on_readable(bytes);
+      });
 }
 
 void RedisConnection::on_readable(std::size_t bytes) {
@@ -270,12 +271,12 @@ void RedisConnection::arm_timer() {
   timer_armed_ = true;
   timer_at_ = when;
   timer_.expires_at(when);
-  timer_.async_wait([this, self = shared_from_this(), generation = generation_](
-                        boost::system::error_code ec) {
-    if (ec || generation != generation_) return;
-    timer_armed_ = false;
-    on_timer();
-  });
+  timer_.async_wait(
+      [this, self = shared_from_this(), generation = generation_](boost::system::error_code ec) {
+        if (ec || generation != generation_) return;
+        timer_armed_ = false;
+        on_timer();
+      });
 }
 
 void RedisConnection::on_timer() {
@@ -294,10 +295,10 @@ void RedisConnection::on_timer() {
   }
   const std::uint64_t generation = generation_;
   for (auto& callback : expired) {
-    callback(core::unexpected(StoreError{
-        .code = StoreErrc::timeout,
-        .detail = "redis " + endpoint_.address() + ": no reply within " +
-                  std::to_string(options_.timeout.count()) + " ms"}));
+    callback(core::unexpected(
+        StoreError{.code = StoreErrc::timeout,
+                   .detail = "redis " + endpoint_.address() + ": no reply within " +
+                             std::to_string(options_.timeout.count()) + " ms"}));
   }
   if (generation == generation_) arm_timer();
 }

@@ -16,15 +16,14 @@
 
 #include <hiredis/hiredis.h>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "store/redis/redis_client.h"
 
@@ -33,7 +32,7 @@ namespace gw::store::redis {
 // A command in flight, kept whole so it can be sent again elsewhere (MOVED/ASK) or as
 // EVAL (NOSCRIPT).
 struct PendingCommand {
-  std::string bytes;              // RESP, as written
+  std::string bytes;               // RESP, as written
   const Script* script = nullptr;  // set for EVALSHA
   ReplyCallback callback;
   int redirects = 0;
@@ -50,8 +49,9 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // Told when the connection comes up (true) or goes down (false).
   using StateSink = std::function<void(bool up)>;
 
-  RedisConnection(boost::asio::any_io_executor loop, RedisUrl endpoint, const ClientOptions& options,
-                  ClientStats& stats, ReplySink on_reply, StateSink on_state);
+  RedisConnection(boost::asio::any_io_executor loop, RedisUrl endpoint,
+                  const ClientOptions& options, ClientStats& stats, ReplySink on_reply,
+                  StateSink on_state);
   ~RedisConnection();
 
   // Subscriber connections: pub/sub messages (arrays starting "message") go here instead
@@ -94,8 +94,8 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   State state_ = State::connecting;
   boost::asio::ip::tcp::resolver resolver_;
   boost::asio::ip::tcp::socket socket_;
-  boost::asio::steady_timer timer_;      // command deadlines and connect timeout
-  bool timer_armed_ = false;             // for a command deadline (not the connect timeout)
+  boost::asio::steady_timer timer_;  // command deadlines and connect timeout
+  bool timer_armed_ = false;         // for a command deadline (not the connect timeout)
   std::chrono::steady_clock::time_point timer_at_{};
   boost::asio::steady_timer reconnect_;  // backoff
   std::chrono::milliseconds backoff_{0};

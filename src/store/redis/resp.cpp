@@ -17,8 +17,8 @@ std::string format_command(std::span<const std::string_view> args) {
     lengths.push_back(arg.size());
   }
   char* formatted = nullptr;
-  const int length =
-      redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(), lengths.data());
+  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(),
+                                            lengths.data());
   if (length < 0 || formatted == nullptr) throw std::bad_alloc();
   std::string out(formatted, static_cast<std::size_t>(length));
   std::free(formatted);
