@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# HTTP benchmark: kallglot-gateway vs nginx `limit_req` vs the upstream alone.
+# HTTP benchmark: kallglot-gateway vs nginx `limit_req` vs HAProxy stick tables vs the
+# upstream alone.
 #
 # Every server (mock upstream, gateway, nginx) is pinned to SERVER_CPU, the load generator
 # (wrk -t1 -c64) to CLIENT_CPU, as in docs/DESIGN-NOTES "Measuring here". Each target is
@@ -10,7 +11,11 @@
 #                             three static X-RateLimit-* headers) -> mock upstream
 #             gateway         wrk -> kallglot-gateway (memory store, an account whose limits
 #                             always admit) -> mock upstream
+#             haproxy         wrk -> HAProxy (an http_req_rate stick table keyed by the
+#                             Authorization header, deny 429 over a limit never reached,
+#                             three static X-RateLimit-* headers, upstream keep-alive)
 #             nginx-429       nginx limit_req at 1 r/m: nearly every request gets 429
+#             haproxy-429     HAProxy with the rate limit at 1 request a minute
 #             gateway-429     gateway with an account limited to 1 request a minute
 #
 # Usage: bench/http_bench.sh            (expects build/kallglot-gateway; builds nothing)
@@ -29,11 +34,11 @@ RUNS=${RUNS:-3}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BENCH_PATH=${BENCH_PATH:-/v1/sessions/sess_bench/transcript}
-TARGETS=${TARGETS:-upstream nginx gateway nginx-429 gateway-429}
+TARGETS=${TARGETS:-upstream nginx haproxy gateway nginx-429 haproxy-429 gateway-429}
 PY=/usr/bin/python3
 ADMIN_TOKEN=bench-admin-token
 
-for tool in wrk nginx taskset curl "$PY"; do
+for tool in wrk nginx haproxy taskset curl "$PY"; do
   command -v "$tool" >/dev/null || { echo "http_bench: $tool is required" >&2; exit 1; }
 done
 [[ -x $BIN ]] || { echo "http_bench: $BIN not found (build it first, or set GW_BINARY)" >&2; exit 1; }
@@ -122,6 +127,37 @@ taskset -c "$SERVER_CPU" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/erro
 track nginx $!
 wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
 
+# ---- haproxy --------------------------------------------------------------------------
+HAPROXY_PORT=$(free_port)
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+  maxconn 8192
+  nbthread 1
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+frontend api
+  bind 127.0.0.1:$HAPROXY_PORT
+  stick-table type string len 128 size 100k expire 60s store http_req_rate(60s)
+  http-request track-sc0 req.hdr(Authorization)
+  acl tiny path_beg /reject/
+  http-request deny deny_status 429 if tiny { sc_http_req_rate(0) gt 1 }
+  http-request deny deny_status 429 if !tiny { sc_http_req_rate(0) gt 1000000000 }
+  http-after-response set-header X-RateLimit-Limit 600
+  http-after-response set-header X-RateLimit-Remaining 599
+  http-after-response set-header X-RateLimit-Reset 1700000000
+  default_backend kallglot
+backend kallglot
+  http-reuse always
+  server upstream 127.0.0.1:$MOCK_PORT maxconn 64
+EOF
+taskset -c "$SERVER_CPU" haproxy -db -f "$WORK/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
+track haproxy $!
+wait_http "http://127.0.0.1:$HAPROXY_PORT/__mock/stats"
+
 # ---- runs -----------------------------------------------------------------------------
 target_args() {  # prints: URL AUTH_HEADER
   case $1 in
@@ -129,6 +165,8 @@ target_args() {  # prints: URL AUTH_HEADER
     nginx)       echo "http://127.0.0.1:$NGINX_PORT$BENCH_PATH|Authorization: Bearer $ADMIT_KEY" ;;
     gateway)     echo "http://127.0.0.1:$GW_PORT$BENCH_PATH|Authorization: Bearer $ADMIT_KEY" ;;
     nginx-429)   echo "http://127.0.0.1:$NGINX_PORT/reject$BENCH_PATH|Authorization: Bearer $REJECT_KEY" ;;
+    haproxy)     echo "http://127.0.0.1:$HAPROXY_PORT$BENCH_PATH|Authorization: Bearer $ADMIT_KEY" ;;
+    haproxy-429) echo "http://127.0.0.1:$HAPROXY_PORT/reject$BENCH_PATH|Authorization: Bearer $REJECT_KEY" ;;
     gateway-429) echo "http://127.0.0.1:$GW_PORT$BENCH_PATH|Authorization: Bearer $REJECT_KEY" ;;
     *) echo "http_bench: unknown target $1" >&2; exit 1 ;;
   esac
@@ -139,7 +177,8 @@ run_wrk() {  # run_wrk TARGET DURATION OUTFILE
   spec=$(target_args "$1")
   url=${spec%%|*}
   header=${spec#*|}
-  if ! taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency -H "$header" "$url" >"$3" 2>&1 ||
+  if ! taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNS" -d"$2" --latency -s "$ROOT/bench/wrk_report.lua" \
+         -H "$header" "$url" >"$3" 2>&1 ||
      ! grep -q "Requests/sec" "$3"; then
     echo "http_bench: wrk against $1 failed:" >&2
     cat "$3" >&2
@@ -171,6 +210,11 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 
+# Resident memory of each server once it has served everything.
+for name in mock nginx haproxy gateway; do
+  [[ -n ${NAMED_PIDS[$name]:-} ]] && echo "$(rss_kib "${NAMED_PIDS[$name]}")" >"$OUT/rss-$name.txt"
+done
+
 # ---- summary --------------------------------------------------------------------------
 {
   echo "# HTTP benchmark $STAMP"
@@ -188,32 +232,41 @@ def ms(text):
     v, unit = float(m.group(1)), m.group(2)
     return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
+def rss_mib(t):
+    name = {"upstream": "mock"}.get(t, t.split("-")[0])
+    try:
+        return int(open(f"{out}/rss-{name}.txt").read()) / 1024
+    except (OSError, ValueError):
+        return float("nan")
+
 rows = {}
 for t in targets:
-    rps, p50, p99, non2xx = [], [], [], []
+    rps, p50, p99, p999, non2xx = [], [], [], [], []
     for i in range(1, runs + 1):
         text = open(f"{out}/{t}-{i}.txt").read()
         rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)))
         p50.append(ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
         p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
+        p999.append(int(re.search(r"^p99.9_us (\d+)", text, re.M).group(1)) / 1000)
         total = int(re.search(r"(\d+) requests in", text).group(1))
         m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
         non2xx.append((int(m.group(1)) if m else 0) / max(total, 1))
     rows[t] = (statistics.median(rps), statistics.median(p50), statistics.median(p99),
-               statistics.median(non2xx), rps)
+               statistics.median(non2xx), rps, statistics.median(p999))
 
 def ratio(t):
-    base = {"gateway": "nginx", "gateway-429": "nginx-429"}.get(t)
+    base = {"gateway": "nginx", "gateway-429": "nginx-429", "haproxy": "nginx",
+            "haproxy-429": "nginx-429"}.get(t)
     if base in rows:
         return f"{rows[t][0] / rows[base][0]:.2f}x {base}"
     return ""
 
-print("| target | requests/s | p50 ms | p99 ms | non-2xx | gateway/nginx | runs (req/s) |")
-print("|---|---:|---:|---:|---:|---:|---|")
+print("| target | requests/s | p50 ms | p99 ms | p99.9 ms | non-2xx | RSS MiB | vs nginx | runs (req/s) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
 for t in targets:
-    rps, p50, p99, bad, all_rps = rows[t]
-    print(f"| {t} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {bad:.1%} | {ratio(t)} | "
-          + ", ".join(f"{x:,.0f}" for x in all_rps) + " |")
+    rps, p50, p99, bad, all_rps, p999 = rows[t]
+    print(f"| {t} | {rps:,.0f} | {p50:.3f} | {p99:.3f} | {p999:.3f} | {bad:.1%} | "
+          f"{rss_mib(t):.1f} | {ratio(t)} | " + ", ".join(f"{x:,.0f}" for x in all_rps) + " |")
 PYEOF
 } | tee "$OUT/summary.md"
 echo "http_bench: raw outputs in $OUT" >&2

@@ -116,3 +116,13 @@ for path in sys.argv[1:]:
 print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
 PYEOF
 }
+
+# rss_kib PID: VmRSS of the process and its children (nginx's workers), in KiB.
+rss_kib() {
+  local total=0 pid rss
+  for pid in "$1" $(ps -o pid= --ppid "$1" 2>/dev/null); do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    total=$((total + ${rss:-0}))
+  done
+  echo "$total"
+}

@@ -14,7 +14,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests and benchmarks
   python3 python3-pytest python3-websockets python3-aiohttp python3-yaml
-  curl wrk nginx-light redis-server
+  curl wrk nginx-light haproxy redis-server
 )
 
 missing=()
@@ -34,9 +34,9 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The packaged nginx and redis services are not ours to run: tests and benchmarks start
+# The packaged nginx, haproxy and redis services are not ours to run: tests and benchmarks start
 # their own instances on loopback ports.
-for svc in nginx redis-server; do
+for svc in nginx haproxy redis-server; do
   if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   $SUDO service "$svc" stop >/dev/null 2>&1 || true
 done
