@@ -98,24 +98,6 @@ ADMIT_ACCOUNT="{\"plan\":\"pro\",\"overrides\":{\"api_requests_per_minute\":$BIG
   \"groups\":{\"sessions_write\":$BIG,\"sessions_read\":$BIG,\"recordings\":$BIG,\"analysis\":$BIG,\"webhooks\":$BIG}}}"
 REJECT_ACCOUNT='{"plan":"free","overrides":{"api_requests_per_minute":1}}'
 
-# wrk_summary FILE...: "requests/s p50_ms p99_ms" summed (req/s) / worst (latency) over
-# simultaneous wrk outputs.
-wrk_summary() {
-  "$PY" - "$@" <<'PYEOF'
-import re, sys
-def ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)$", text)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-rps = p50 = p99 = 0.0
-for path in sys.argv[1:]:
-    text = open(path).read()
-    rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-    p50 = max(p50, ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
-    p99 = max(p99, ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
-print(f"{rps:.0f} {p50:.3f} {p99:.3f}")
-PYEOF
-}
 
 # rss_kib PID: VmRSS of the process and its children (nginx's workers), in KiB.
 rss_kib() {
