@@ -223,14 +223,10 @@ done
        "path $BENCH_PATH; median of $RUNS runs. Host: $(nproc) CPUs, $(uname -r)."
   echo "Gateway: $("$BIN" --version 2>&1 | head -1); nginx: $(nginx -v 2>&1 | sed 's/.*version: //')."
   echo
-  "$PY" - "$OUT" "$RUNS" $TARGETS <<'PYEOF'
-import re, statistics, sys
+  PYTHONPATH="$ROOT/bench" "$PY" - "$OUT" "$RUNS" $TARGETS <<'PYEOF'
+import statistics, sys
+import wrk_results
 out, runs, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-
-def ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)$", text)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
 
 def rss_mib(t):
     name = {"upstream": "mock"}.get(t, t.split("-")[0])
@@ -241,18 +237,11 @@ def rss_mib(t):
 
 rows = {}
 for t in targets:
-    rps, p50, p99, p999, non2xx = [], [], [], [], []
-    for i in range(1, runs + 1):
-        text = open(f"{out}/{t}-{i}.txt").read()
-        rps.append(float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)))
-        p50.append(ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)))
-        p99.append(ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
-        p999.append(int(re.search(r"^p99.9_us (\d+)", text, re.M).group(1)) / 1000)
-        total = int(re.search(r"(\d+) requests in", text).group(1))
-        m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-        non2xx.append((int(m.group(1)) if m else 0) / max(total, 1))
-    rows[t] = (statistics.median(rps), statistics.median(p50), statistics.median(p99),
-               statistics.median(non2xx), rps, statistics.median(p999))
+    results = [wrk_results.parse(f"{out}/{t}-{i}.txt") for i in range(1, runs + 1)]
+    median = lambda field: statistics.median(r[field] for r in results)
+    rows[t] = (median("rps"), median("p50"), median("p99"),
+               statistics.median(r["non2xx"] / max(r["requests"], 1) for r in results),
+               [r["rps"] for r in results], median("p999"))
 
 def ratio(t):
     base = {"gateway": "nginx", "gateway-429": "nginx-429", "haproxy": "nginx",

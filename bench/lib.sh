@@ -98,7 +98,6 @@ ADMIT_ACCOUNT="{\"plan\":\"pro\",\"overrides\":{\"api_requests_per_minute\":$BIG
   \"groups\":{\"sessions_write\":$BIG,\"sessions_read\":$BIG,\"recordings\":$BIG,\"analysis\":$BIG,\"webhooks\":$BIG}}}"
 REJECT_ACCOUNT='{"plan":"free","overrides":{"api_requests_per_minute":1}}'
 
-
 # rss_kib PID: VmRSS of the process and its children (nginx's workers), in KiB.
 rss_kib() {
   local total=0 pid rss

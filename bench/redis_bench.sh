@@ -87,7 +87,8 @@ RED2_PORT=$GW_PORT
 
 # ---- runs -----------------------------------------------------------------------------
 wrk_one() {  # wrk_one PORT KEY CONNS DURATION OUTFILE
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$3" -d"$4" --latency -H "Authorization: Bearer $2" \
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$3" -d"$4" --latency -s "$ROOT/bench/wrk_report.lua" \
+    -H "Authorization: Bearer $2" \
     "http://127.0.0.1:$1$BENCH_PATH" >"$5" 2>&1 && grep -q "Requests/sec" "$5" || {
     echo "redis_bench: wrk failed:" >&2; cat "$5" >&2; report_dead; exit 1; }
 }
@@ -152,32 +153,21 @@ done
        "on CPU $SERVER_CPU; path $BENCH_PATH; median of $RUNS runs. Host: $(nproc) CPUs, $(uname -r)."
   echo "Gateway: $("$BIN" --version 2>&1 | head -1); $(redis-server --version | cut -d' ' -f1-3)."
   echo
-  "$PY" - "$OUT" "$RUNS" $TARGETS <<'PYEOF'
+  PYTHONPATH="$ROOT/bench" "$PY" - "$OUT" "$RUNS" $TARGETS <<'PYEOF'
 import glob, re, statistics, sys
+import wrk_results
 out, runs, targets = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-def ms(text):
-    m = re.match(r"([\d.]+)(us|ms|s)$", text)
-    v, unit = float(m.group(1)), m.group(2)
-    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
-def parse(path):
-    text = open(path).read()
-    rps = sum(float(x) for x in re.findall(r"Requests/sec:\s+([\d.]+)", text))
-    p50 = max(ms(x) for x in re.findall(r"^\s+50%\s+(\S+)", text, re.M))
-    p99 = max(ms(x) for x in re.findall(r"^\s+99%\s+(\S+)", text, re.M))
-    total = sum(int(x) for x in re.findall(r"(\d+) requests in", text))
-    non2xx = sum(int(x) for x in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", text))
-    return rps, p50, p99, total, non2xx
 rows = {}
 for t in targets:
-    results = [parse(f"{out}/{t}-{i}.txt") for i in range(1, runs + 1)]
+    results = [wrk_results.parse(f"{out}/{t}-{i}.txt") for i in range(1, runs + 1)]
     calls = [int(open(f"{out}/{t}-{i}.calls").read()) for i in range(1, runs + 1)]
     rows[t] = dict(
-        rps=statistics.median(r[0] for r in results),
-        p50=statistics.median(r[1] for r in results),
-        p99=statistics.median(r[2] for r in results),
-        non2xx=statistics.median(r[4] / max(r[3], 1) for r in results),
-        calls=statistics.median(c / max(r[3], 1) for c, r in zip(calls, results)),
-        all=[r[0] for r in results])
+        rps=statistics.median(r["rps"] for r in results),
+        p50=statistics.median(r["p50"] for r in results),
+        p99=statistics.median(r["p99"] for r in results),
+        non2xx=statistics.median(r["non2xx"] / max(r["requests"], 1) for r in results),
+        calls=statistics.median(c / max(r["requests"], 1) for c, r in zip(calls, results)),
+        all=[r["rps"] for r in results])
 def ratio(t):
     base = {"redis": "memory", "redis-x2": "memory", "redis-429": "memory-429"}.get(t)
     return f"{rows[t]['rps'] / rows[base]['rps']:.2f}x {base}" if base else ""
