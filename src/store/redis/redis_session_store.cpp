@@ -255,8 +255,9 @@ void RedisSessionStore::cancel(std::string_view subject, std::string_view reserv
   const std::string slots = redis::session_slots_key(subject);
   const std::string records = redis::session_records_key(subject);
   const std::array<std::string_view, 2> keys{slots, records};
-  const std::array<std::string_view, 1> args{reservation};
-  client_.eval(executor, redis::cancel_slot_script(), keys, args,
+  const std::string member = redis::reservation_member(reservation);
+  const std::array<std::string_view, 1> args{member};
+  client_.eval(executor, redis::free_slot_script(), keys, args,
                [done = std::move(done)](ReplyResult result) {
                  auto reply = checked("cancel", std::move(result));
                  if (!reply) return done(core::unexpected(std::move(reply.error())));
@@ -274,8 +275,9 @@ void RedisSessionStore::release(std::string_view subject, std::string_view sessi
   const std::string slots = redis::session_slots_key(subject);
   const std::string records = redis::session_records_key(subject);
   const std::array<std::string_view, 2> keys{slots, records};
-  const std::array<std::string_view, 1> args{session_id};
-  client_.eval(executor, redis::release_slot_script(), keys, args, [pair](ReplyResult result) {
+  const std::string member = redis::session_member(session_id);
+  const std::array<std::string_view, 1> args{member};
+  client_.eval(executor, redis::free_slot_script(), keys, args, [pair](ReplyResult result) {
     auto reply = checked("release", std::move(result));
     if (!reply) {
       pair->first_error = std::move(reply.error());

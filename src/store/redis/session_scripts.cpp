@@ -96,20 +96,9 @@ return {1, tonumber(created), expires, account}
   return script;
 }
 
-const Script& cancel_slot_script() {
+const Script& free_slot_script() {
   static const Script script(subject_script(R"lua(
-local member = 'r:' .. ARGV[1]
-local freed = redis.call('ZREM', KEYS[1], member)
-redis.call('HDEL', KEYS[2], member)
-forget_if_empty(KEYS[1], KEYS[2])
-return freed
-)lua"));
-  return script;
-}
-
-const Script& release_slot_script() {
-  static const Script script(subject_script(R"lua(
-local member = 's:' .. ARGV[1]
+local member = ARGV[1]
 local freed = redis.call('ZREM', KEYS[1], member)
 redis.call('HDEL', KEYS[2], member)
 forget_if_empty(KEYS[1], KEYS[2])
@@ -169,9 +158,14 @@ return 0
 }
 
 std::vector<const Script*> session_scripts() {
-  return {&acquire_slot_script(),  &bind_slot_script(),  &cancel_slot_script(),
-          &release_slot_script(),  &renew_slot_script(), &list_slots_script(),
-          &forget_session_script()};
+  return {&acquire_slot_script(), &bind_slot_script(),  &free_slot_script(),
+          &renew_slot_script(),   &list_slots_script(), &forget_session_script()};
 }
+
+std::string reservation_member(std::string_view reservation) {
+  return "r:" + std::string(reservation);
+}
+
+std::string session_member(std::string_view session_id) { return "s:" + std::string(session_id); }
 
 }  // namespace gw::store::redis

@@ -21,6 +21,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/redis/script.h"
@@ -44,11 +46,14 @@ const Script& acquire_slot_script();
 //        reservation is freed. {0}: the reservation is unknown (expired, cancelled, bound).
 const Script& bind_slot_script();
 
-// ARGV: reservation id. Reply: 1 freed, 0 unknown. Ignores leases (no clock).
-const Script& cancel_slot_script();
+// Gives a slot back: cancels a reservation or releases a bound session.
+// ARGV: the slot's member (reservation_member() or session_member()).
+// Reply: 1 freed, 0 not held by this subject. Ignores leases (no clock).
+const Script& free_slot_script();
 
-// ARGV: session id. Reply: 1 freed, 0 not bound in this subject. Ignores leases.
-const Script& release_slot_script();
+// The sorted-set members naming a reserved and a bound slot.
+std::string reservation_member(std::string_view reservation);
+std::string session_member(std::string_view session_id);
 
 // ARGV: now, lease ms, session id.
 // Reply: the new lease expiry (ms) of a bound slot whose lease has not run out; 0 otherwise.

@@ -97,10 +97,11 @@ class SessionScripts : public ::testing::Test {
                       {std::to_string(now), std::to_string(lease), reservation, session_id}));
   }
   std::int64_t cancel(const std::string& subject, const std::string& reservation) {
-    return integer(eval(c_.get(), cancel_slot_script(), keys(subject), {reservation}));
+    return integer(
+        eval(c_.get(), free_slot_script(), keys(subject), {reservation_member(reservation)}));
   }
   std::int64_t release(const std::string& subject, const std::string& session_id) {
-    return integer(eval(c_.get(), release_slot_script(), keys(subject), {session_id}));
+    return integer(eval(c_.get(), free_slot_script(), keys(subject), {session_member(session_id)}));
   }
   std::int64_t renew(const std::string& subject, const std::string& session_id, std::int64_t now,
                      std::int64_t lease = kLease) {
