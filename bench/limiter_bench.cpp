@@ -15,7 +15,10 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <malloc.h>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "limiter/check.h"
 #include "store/memory/memory_counter_store.h"
@@ -46,7 +49,7 @@ Algorithm algorithm_arg(const benchmark::State& state) {
 
 // xorshift64*: cheap enough not to show in the measurement.
 struct Rng {
-  std::uint64_t s = 0x9E3779B97F4A7C15ull;
+  std::uint64_t s = 0x9E3779B97F4A7C15ull;  // any nonzero seed
   std::uint64_t next() noexcept {
     s ^= s >> 12;
     s ^= s << 25;
@@ -87,7 +90,8 @@ void BM_Store_HotKey(benchmark::State& state) {
   const std::array<LimitRef, 2> limits{
       LimitRef{"api", spec(kHuge, algorithm_arg(state))},
       LimitRef{"sessions_read", spec(kHuge, algorithm_arg(state))}};
-  const CheckRequest request{"acct_42:live", limits, 1};
+  // As the proxy checks: the subject's hash computed once, with its cached caller.
+  const CheckRequest request{"acct_42:live", limits, 1, gw::store::hash_subject("acct_42:live")};
   gw::core::UnixNanos now = kMinute0;
   for (auto _ : state) {
     CheckResult r = store.check_now(request, now);
@@ -113,30 +117,124 @@ std::string_view subject_of(std::size_t index, std::array<char, 32>& buf) noexce
   return {buf.data(), static_cast<std::size_t>(p - buf.data())};
 }
 
-// Accounts chosen uniformly among 100k already-known ones: mostly cache misses on the map.
-void BM_Store_Uniform100k(benchmark::State& state) {
+// Accounts chosen uniformly among `accounts` already-known ones (Arg 1). Each subject's
+// hash is computed once up front, as the proxy's cached callers carry it; the subject text
+// is rebuilt per check (in cache, as the proxy's is). Beyond the last-level cache this is
+// one main-memory miss per check.
+void BM_Store_Uniform(benchmark::State& state) {
+  const auto accounts = static_cast<std::size_t>(state.range(1));
   MemoryCounterStore store;
   const std::array<LimitRef, 2> limits{
       LimitRef{"api", spec(kHuge, algorithm_arg(state))},
       LimitRef{"sessions_read", spec(kHuge, algorithm_arg(state))}};
   gw::core::UnixNanos now = kMinute0;
   std::array<char, 32> buf;
-  for (std::size_t i = 0; i < kAccounts; ++i) {  // every account has its counters already
-    store.check_now(CheckRequest{subject_of(i, buf), limits, 1}, now);
+  std::vector<std::uint64_t> hashes(accounts);
+  for (std::size_t i = 0; i < accounts; ++i) {  // every account has its counters already
+    hashes[i] = gw::store::hash_subject(subject_of(i, buf));
+    store.check_now(CheckRequest{subject_of(i, buf), limits, 1, hashes[i]}, now);
   }
   Rng rng;
   for (auto _ : state) {
-    CheckResult r =
-        store.check_now(CheckRequest{subject_of(rng.below(kAccounts), buf), limits, 1}, now);
+    const std::size_t i = rng.below(accounts);
+    CheckResult r = store.check_now(CheckRequest{subject_of(i, buf), limits, 1, hashes[i]}, now);
     benchmark::DoNotOptimize(r);
     now += 1ns;
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_Store_Uniform100k)
-    ->ArgName("algorithm")
-    ->Arg(static_cast<int>(Algorithm::fixed_window))
-    ->Arg(static_cast<int>(Algorithm::gcra));
+BENCHMARK(BM_Store_Uniform)
+    ->ArgNames({"algorithm", "accounts"})
+    ->Args({static_cast<int>(Algorithm::fixed_window), 10'000})
+    ->Args({static_cast<int>(Algorithm::fixed_window), 100'000})
+    ->Args({static_cast<int>(Algorithm::gcra), 100'000});
+
+// Two threads on one shared store, each hammering an account of its own (their own shards):
+// what scaling to a second core costs (lock cache lines, false sharing). Run on 2 cores.
+void BM_Store_HotKeyPerThread(benchmark::State& state) {
+  static MemoryCounterStore* store = nullptr;
+  if (state.thread_index() == 0) store = new MemoryCounterStore;
+  const std::array<LimitRef, 2> limits{LimitRef{"api", spec(kHuge)},
+                                       LimitRef{"sessions_read", spec(kHuge)}};
+  std::array<char, 32> buf;
+  const std::string_view subject = subject_of(static_cast<std::size_t>(state.thread_index()), buf);
+  const CheckRequest request{subject, limits, 1, gw::store::hash_subject(subject)};
+  gw::core::UnixNanos now = kMinute0;
+  for (auto _ : state) {  // the loop starts with a barrier: `store` is set by then
+    CheckResult r = store->check_now(request, now);
+    benchmark::DoNotOptimize(r);
+    now += 1ns;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {  // the loop ends with a barrier too
+    delete store;
+    store = nullptr;
+  }
+}
+BENCHMARK(BM_Store_HotKeyPerThread)->Threads(1)->Threads(2)->UseRealTime();
+
+// Two threads, each drawing uniformly from the same 100k accounts (rarely the same shard at
+// the same time): memory-bound work on both cores.
+void BM_Store_UniformShared(benchmark::State& state) {
+  static MemoryCounterStore* store = nullptr;
+  static std::vector<std::uint64_t>* hashes = nullptr;
+  const std::array<LimitRef, 2> limits{LimitRef{"api", spec(kHuge)},
+                                       LimitRef{"sessions_read", spec(kHuge)}};
+  std::array<char, 32> buf;
+  gw::core::UnixNanos now = kMinute0;
+  if (state.thread_index() == 0) {
+    store = new MemoryCounterStore;
+    hashes = new std::vector<std::uint64_t>(kAccounts);
+    for (std::size_t i = 0; i < kAccounts; ++i) {
+      (*hashes)[i] = gw::store::hash_subject(subject_of(i, buf));
+      store->check_now(CheckRequest{subject_of(i, buf), limits, 1, (*hashes)[i]}, now);
+    }
+  }
+  Rng rng{0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(state.thread_index())};
+  for (auto _ : state) {
+    const std::size_t i = rng.below(kAccounts);
+    CheckResult r =
+        store->check_now(CheckRequest{subject_of(i, buf), limits, 1, (*hashes)[i]}, now);
+    benchmark::DoNotOptimize(r);
+    now += 1ns;
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    delete store;
+    delete hashes;
+    store = nullptr;
+    hashes = nullptr;
+  }
+}
+BENCHMARK(BM_Store_UniformShared)->Threads(1)->Threads(2)->UseRealTime();
+
+// Memory: 1 M accounts with two live counters each (the plan-wide limit and one group), as
+// after a minute in which a million accounts each made a request. Reports heap bytes per
+// (account, limit) counter, everything included (map slots, tables, subject and name
+// strings, allocator overhead), from glibc's own accounting.
+std::size_t heap_bytes_in_use() {
+  const struct mallinfo2 info = mallinfo2();
+  return info.uordblks + info.hblkhd;  // small chunks in use + large mmap()ed ones
+}
+
+void BM_Store_MemoryPerCounter(benchmark::State& state) {
+  constexpr std::size_t kMillion = 1'000'000;
+  const std::array<LimitRef, 2> limits{LimitRef{"api", spec(kHuge)},
+                                       LimitRef{"sessions_read", spec(kHuge)}};
+  std::array<char, 32> buf;
+  for (auto _ : state) {
+    const std::size_t before = heap_bytes_in_use();
+    auto store = std::make_unique<MemoryCounterStore>();
+    for (std::size_t i = 0; i < kMillion; ++i) {
+      store->check_now(CheckRequest{subject_of(i, buf), limits, 1}, kMinute0);
+    }
+    const std::size_t after = heap_bytes_in_use();
+    state.counters["bytes_per_counter"] =
+        static_cast<double>(after - before) / static_cast<double>(2 * kMillion);
+    state.counters["subjects"] = static_cast<double>(store->size());
+  }
+}
+BENCHMARK(BM_Store_MemoryPerCounter)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // The reject path: the group limit is spent, the plan-wide one has room (so it is
 // evaluated, found to have room, and restated uncharged).

@@ -112,6 +112,7 @@ std::shared_ptr<const Caller> CallerCache::build(std::string_view account_id,
   built->account_id = std::string(account_id);
   built->environment = environment;
   built->subject = subject_of(account_id, environment);
+  built->subject_hash = store::hash_subject(built->subject);
   if (environment == store::KeyEnvironment::test) {
     // Test keys are limited with the free plan, on counters of their own.
     built->plan_name = "free";
@@ -140,6 +141,7 @@ std::shared_ptr<const Caller> CallerCache::anonymous(std::string_view client_ip,
   auto caller = std::make_shared<Caller>();
   caller->anonymous = true;
   caller->subject = "ip:" + std::string(client_ip);
+  caller->subject_hash = store::hash_subject(caller->subject);
   caller->plan_name = "anonymous";
   if (const policy::PlanLimits* plan = policy.plan("anonymous")) caller->limits = *plan;
   if (anonymous_.size() >= kMaxEntries) anonymous_.clear();

@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -35,16 +36,25 @@ struct LimitRef {
   limiter::LimitSpec spec;
 };
 
+// The hash a store files `subject` under. Callers that check the same subject again and
+// again (the proxy's cached callers) compute it once and pass it in CheckRequest.
+inline std::uint64_t hash_subject(std::string_view subject) noexcept {
+  return std::hash<std::string_view>{}(subject);
+}
+
 struct CheckRequest {
   std::string_view subject;
   std::span<const LimitRef> limits;  // size <= kMaxLimitsPerCheck
   std::int64_t cost = 1;
+  // hash_subject(subject), or 0 for "not computed" (the store then computes it; a subject
+  // whose hash really is 0 is merely hashed twice).
+  std::uint64_t subject_hash = 0;
 };
 
 struct CheckResult {
   bool admitted = false;
   std::size_t count = 0;  // decisions[0..count) match the request's limits, in order
-  std::array<limiter::Decision, kMaxLimitsPerCheck> decisions{};
+  std::array<limiter::Decision, kMaxLimitsPerCheck> decisions;
 
   std::span<const limiter::Decision> view() const { return {decisions.data(), count}; }
 };

@@ -54,9 +54,7 @@ struct SubjectKey {
 
 struct SubjectHash {
   using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
+  std::size_t operator()(std::string_view s) const noexcept { return hash_subject(s); }
   std::size_t operator()(const SubjectKey& k) const noexcept { return k.hash; }
 };
 
@@ -68,6 +66,10 @@ struct SubjectEqual {
 };
 
 using SubjectMap = boost::unordered_flat_map<SmallString, Counters, SubjectHash, SubjectEqual>;
+
+std::size_t subject_hash_of(const CheckRequest& request) noexcept {
+  return request.subject_hash != 0 ? request.subject_hash : hash_subject(request.subject);
+}
 
 // Below this many slots a shard's table is never shrunk: not worth the rehash.
 constexpr std::size_t kMinShrinkCapacity = 1024;
@@ -156,7 +158,7 @@ CheckResult MemoryCounterStore::check_now(const CheckRequest& request, UnixNanos
     specs[i] = request.limits[i].spec;
   }
 
-  const std::size_t hash = SubjectHash{}(request.subject);
+  const std::size_t hash = subject_hash_of(request);
   Shard& shard = shard_for(hash);
   const std::lock_guard lock(shard.mutex);
   auto it = shard.subjects.find(SubjectKey{request.subject, hash});
@@ -193,7 +195,7 @@ CheckResult MemoryCounterStore::peek_now(const CheckRequest& request, UnixNanos 
     specs[i] = request.limits[i].spec;
   }
   {
-    const std::size_t hash = SubjectHash{}(request.subject);
+    const std::size_t hash = subject_hash_of(request);
     const Shard& shard = shard_for(hash);
     const std::lock_guard lock(shard.mutex);
     const auto it = shard.subjects.find(SubjectKey{request.subject, hash});
