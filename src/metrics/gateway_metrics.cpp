@@ -31,10 +31,11 @@ const char* result_label(DecisionResult r) {
   return "unknown";
 }
 
-const char* status_class(int status) {
-  static constexpr std::array<const char*, 6> kClasses{"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+constexpr std::array<const char*, 6> kStatusClasses{"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+std::size_t status_class_index(int status) {
   const int index = status / 100;
-  return index >= 1 && index <= 5 ? kClasses[index] : kClasses[0];
+  return index >= 1 && index <= 5 ? static_cast<std::size_t>(index) : 0;
 }
 
 prometheus::Histogram::BucketBoundaries latency_buckets() {
@@ -181,6 +182,31 @@ struct GatewayMetrics::Impl {
     cache.emplace(SeriesKey{id, plan, group, result}, &series);
     return series;
   }
+  // Series created on first use (so /metrics lists only what happened), then reached
+  // without the family's lock.
+  prometheus::Counter& upstream_series(int status) {
+    const std::size_t index = status_class_index(status);
+    if (prometheus::Counter* series = upstream_by_class[index].load(std::memory_order_acquire)) {
+      return *series;
+    }
+    std::lock_guard lock(family_mutex);
+    prometheus::Counter& series = upstream_responses.Add({{"class", kStatusClasses[index]}});
+    upstream_by_class[index].store(&series, std::memory_order_release);
+    return series;
+  }
+  std::array<std::atomic<prometheus::Counter*>, kStatusClasses.size()> upstream_by_class{};
+
+  using CodeKey = std::tuple<std::uint64_t, std::string>;
+  prometheus::Counter& rejection_series(std::string_view code) {
+    thread_local std::map<CodeKey, prometheus::Counter*, std::less<>> cache;
+    const auto probe = std::make_tuple(id, code);
+    if (auto it = cache.find(probe); it != cache.end()) return *it->second;
+    std::lock_guard lock(family_mutex);
+    auto& series = rejections.Add({{"code", std::string(code)}});
+    cache.emplace(CodeKey{id, code}, &series);
+    return series;
+  }
+
   std::mutex family_mutex;
   const std::uint64_t id = next_id();
 
@@ -199,13 +225,13 @@ void GatewayMetrics::decision(std::string_view plan, std::string_view group,
 }
 
 void GatewayMetrics::rejected_429(std::string_view code) {
-  impl_->rejections.Add({{"code", std::string(code)}}).Increment();
+  impl_->rejection_series(code).Increment();
 }
 
 void GatewayMetrics::unauthenticated() { impl_->unauthenticated.Increment(); }
 
 void GatewayMetrics::upstream_response(int status, double seconds) {
-  impl_->upstream_responses.Add({{"class", status_class(status)}}).Increment();
+  impl_->upstream_series(status).Increment();
   if (status != 0) impl_->upstream_latency.Observe(seconds);
 }
 

@@ -5,6 +5,8 @@
 // Dot segments and percent-encoding are the proxy's to normalize before matching.
 #include "policy/route_table.h"
 
+#include <algorithm>
+#include <boost/container/small_vector.hpp>
 #include <set>
 
 #include "policy/route_pattern.h"
@@ -12,27 +14,25 @@
 namespace gw::policy {
 namespace {
 
-// Yields the non-empty '/'-separated segments of a path.
-class SegmentCursor {
- public:
-  explicit SegmentCursor(std::string_view path) noexcept : rest_(path) {}
+// The non-empty '/'-separated segments of a path, split once per match() (inline up to 16,
+// as deep as any real API path goes; deeper paths spill to the heap).
+using Segments = boost::container::small_vector<std::string_view, 16>;
 
-  bool next(std::string_view& segment) noexcept {
-    while (!rest_.empty() && rest_.front() == '/') {
-      rest_.remove_prefix(1);
+Segments split_segments(std::string_view path) {
+  Segments segments;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
     }
-    if (rest_.empty()) {
-      return false;
-    }
-    const auto slash = rest_.find('/');
-    segment = rest_.substr(0, slash);
-    rest_.remove_prefix(slash == std::string_view::npos ? rest_.size() : slash);
-    return true;
+    const std::size_t slash = path.find('/', i);
+    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+    segments.push_back(path.substr(i, end - i));
+    i = end;
   }
-
- private:
-  std::string_view rest_;
-};
+  return segments;
+}
 
 }  // namespace
 
@@ -48,7 +48,8 @@ core::Result<RouteTable, std::string> RouteTable::build(const std::vector<Entry>
     if (!seen.insert(canonical_route(*parsed)).second) {
       return core::unexpected("route \"" + entry.pattern + "\" is given twice");
     }
-    Route route{std::move(parsed->method), {}, entry.value};
+    const bool any_method = parsed->method == "*";
+    Route route{std::move(parsed->method), any_method, {}, entry.value};
     route.segments.reserve(parsed->segments.size());
     for (auto& s : parsed->segments) {
       Segment::Kind kind = Segment::Kind::literal;
@@ -71,46 +72,40 @@ core::Result<RouteTable, std::string> RouteTable::build(const std::vector<Entry>
 }
 
 std::optional<std::size_t> RouteTable::match(std::string_view method, std::string_view path,
-                                             std::string_view* captured) const noexcept {
-  path = path.substr(0, path.find_first_of("?#"));
+                                             std::string_view* captured) const {
+  // (Not find_first_of("?#"): libstdc++ makes that one memchr call per character.)
+  const auto end = std::find_if(path.begin(), path.end(), [](char c) { return c == '?' || c == '#'; });
+  const Segments segments = split_segments(path.substr(0, static_cast<std::size_t>(end - path.begin())));
   for (const Route& route : routes_) {
-    if (route.method != "*" && route.method != method) {
+    if (!route.any_method && route.method != method) continue;
+    // A prefix pattern covers deeper paths too; any other has exactly its own depth.
+    const bool prefix = !route.segments.empty() && route.segments.back().kind == Segment::Kind::prefix;
+    if (prefix ? segments.size() < route.segments.size()
+               : segments.size() != route.segments.size()) {
       continue;
     }
-    SegmentCursor cursor(path);
-    std::string_view segment;
     std::string_view first_param;
     bool have_param = false;
     bool matched = true;
-    bool prefix_done = false;
-    for (const Segment& s : route.segments) {
-      if (!cursor.next(segment)) {
-        matched = false;
-        break;
+    for (std::size_t i = 0; matched && i < route.segments.size(); ++i) {
+      const Segment& s = route.segments[i];
+      switch (s.kind) {
+        case Segment::Kind::literal:
+          matched = segments[i] == s.text;
+          break;
+        case Segment::Kind::param:
+          if (!have_param) {
+            first_param = segments[i];
+            have_param = true;
+          }
+          break;
+        case Segment::Kind::prefix:
+          matched = segments[i].starts_with(s.text);
+          break;
       }
-      if (s.kind == Segment::Kind::literal) {
-        matched = segment == s.text;
-      } else if (s.kind == Segment::Kind::param) {
-        if (!have_param) {
-          first_param = segment;
-          have_param = true;
-        }
-      } else {
-        // The prefix segment is always last; whatever follows it is covered too.
-        matched = segment.starts_with(s.text);
-        prefix_done = true;
-      }
-      if (!matched) {
-        break;
-      }
-    }
-    if (matched && !prefix_done && cursor.next(segment)) {
-      matched = false;  // the path is longer than the pattern
     }
     if (matched) {
-      if (captured != nullptr) {
-        *captured = first_param;
-      }
+      if (captured != nullptr) *captured = first_param;
       return route.value;
     }
   }

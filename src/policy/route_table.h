@@ -2,7 +2,8 @@
 // METHOD is an HTTP method or `*` (any); `{name}` matches exactly one non-empty path
 // segment; a trailing `*` makes the last segment a prefix match that also covers deeper
 // paths (`/v1/recordings/*` matches `/v1/recordings/a/b`). The query string is ignored.
-// Compiled once; match() does not allocate. Immutable after build: thread-safe to share.
+// Compiled once; match() splits the path once and allocates only for paths deeper than 16
+// segments. Immutable after build: thread-safe to share.
 #pragma once
 
 #include <cstddef>
@@ -28,7 +29,7 @@ class RouteTable {
   // The value of the first entry (in build order) whose pattern matches, if any.
   // When `captured` is given, it receives the first `{…}` segment of the match.
   std::optional<std::size_t> match(std::string_view method, std::string_view path,
-                                   std::string_view* captured = nullptr) const noexcept;
+                                   std::string_view* captured = nullptr) const;
 
   // Checks one pattern's syntax.
   static std::optional<std::string> validate_pattern(std::string_view pattern);
@@ -40,6 +41,7 @@ class RouteTable {
   };
   struct Route {
     std::string method;  // "*" = any
+    bool any_method;
     std::vector<Segment> segments;
     std::size_t value;
   };

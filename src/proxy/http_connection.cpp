@@ -17,6 +17,7 @@
 #include "core/request_id.h"
 #include "limiter/check.h"
 #include "proxy/caller_lookup.h"
+#include "proxy/head_reader.h"
 #include "proxy/head_writer.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/rate_limit_headers.h"
@@ -122,7 +123,11 @@ net::awaitable<void> HttpConnection::run() {
     parser.header_limit(static_cast<std::uint32_t>(http_config.max_header_bytes));
     parser.body_limit(http_config.max_body_bytes);
     stream_.expires_after(http_config.header_timeout);
-    auto [ec, bytes] = co_await http::async_read_header(stream_, buffer_, parser, use_nothrow);
+    // The head is nearly always whole in the first read: parse it without a coroutine.
+    beast::error_code ec;
+    if (feed_head(buffer_, parser, ec) == HeadProgress::need_more) {
+      ec = co_await read_head(stream_, buffer_, parser);
+    }
     if (ec) {
       if (ec == http::error::header_limit) {
         Exchange exchange{.request_id = core::generate_request_id()};
@@ -202,12 +207,14 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   }
 
   // Match (and forward) the normalized target, so encodings cannot dodge a group limit.
-  if (std::optional<std::string> target = normalize_target(req.target()); !target) {
-    co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
-                           "malformed_request", "The request target is not valid.");
-    co_return false;
-  } else if (*target != req.target()) {
-    req.target(*target);
+  if (!is_normal_target(req.target())) {
+    std::optional<std::string> target = normalize_target(req.target());
+    if (!target) {
+      co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                             "malformed_request", "The request target is not valid.");
+      co_return false;
+    }
+    if (*target != req.target()) req.target(*target);
   }
   const std::string_view method = req.method_string();
   const std::string_view path = path_of(req.target());
@@ -290,7 +297,8 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   if (count > 0) {
     const auto started = std::chrono::steady_clock::now();
     store::CheckOutcome outcome = co_await async_check(
-        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1},
+        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1,
+                                                 exchange.caller->subject_hash},
         exchange.now);
     deps.metrics.decision_latency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
@@ -355,7 +363,7 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
     if (count == 0) continue;
     if (group && count == 1) continue;  // the plan does not limit this group
     store::CheckOutcome outcome = co_await async_check(
-        deps.counters, store::CheckRequest{caller.subject, {storage.data(), count}, 1},
+        deps.counters, store::CheckRequest{caller.subject, {storage.data(), count}, 1, caller.subject_hash},
         exchange.now, /*peek=*/true);
     if (!outcome) {
       co_await respond_error(exchange, http::status::service_unavailable, "api_error",
@@ -529,7 +537,13 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
 
   const auto started = std::chrono::steady_clock::now();
   for (int attempt = 0;; ++attempt) {
-    auto lease = co_await worker_.upstream().acquire(config.upstream, attempt > 0);
+    // A warm pool answers without a coroutine frame; only a connect needs acquire().
+    core::Result<UpstreamLease, UpstreamErrc> lease = UpstreamLease{};
+    if (auto idle = attempt == 0 ? worker_.upstream().take_idle(config.upstream) : nullptr) {
+      lease = UpstreamLease{std::move(idle), true};
+    } else {
+      lease = co_await worker_.upstream().acquire(config.upstream, attempt > 0);
+    }
     if (!lease) {
       co_await settle_session_slot(exchange, {});
       deps.metrics.upstream_response(0, 0);
@@ -561,9 +575,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     beast::error_code ec = sent.write_error;
     if (!ec) {
       upstream.stream.expires_after(config.upstream.request_timeout);
-      auto [read_ec, n] =
-          co_await http::async_read_header(upstream.stream, upstream.buffer, rp, use_nothrow);
-      ec = read_ec;
+      ec = co_await read_head(upstream.stream, upstream.buffer, rp);
     }
     if (ec) {
       // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
@@ -685,7 +697,8 @@ net::awaitable<bool> HttpConnection::respond_no_session_slot(Exchange& exchange,
   // The usual X-RateLimit-* fields, from a peek: the refusal charges nothing.
   if (!exchange.limits.empty()) {
     store::CheckOutcome peeked = co_await async_check(
-        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1},
+        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1,
+                                                 exchange.caller->subject_hash},
         exchange.now, /*peek=*/true);
     if (peeked) {
       exchange.decision = *peeked;
@@ -907,11 +920,7 @@ void HttpConnection::write_upstream_request_head(Exchange& exchange, std::string
   if (forwarded_for.empty()) {
     head.field("X-Forwarded-For", client_ip_);
   } else {
-    out += "X-Forwarded-For: ";
-    out += forwarded_for;
-    out += ", ";
-    out += client_ip_;
-    out += "\r\n";
+    head.put("X-Forwarded-For: ", forwarded_for, ", ", client_ip_, "\r\n");
   }
   head.field("X-Forwarded-Proto", "http");
   head.field("X-Request-ID", exchange.request_id);
@@ -961,10 +970,24 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
       if (!chunk) chunk.emplace(worker_.relay_buffers().take());
       body.data = chunk->data();
       body.size = chunk->size();
-      in.expires_after(read_timeout);
-      // read_some: relay what has arrived instead of waiting for a full buffer.
-      auto [ec, n] = co_await http::async_read_some(in, in_buffer, parser, use_nothrow);
-      if (ec == http::error::need_buffer) ec = {};
+      // Relay what has arrived instead of waiting for a full buffer; read only when the
+      // parser has nothing buffered to go on with (see head_reader.h for why not
+      // http::async_read_some).
+      beast::error_code ec;
+      if (feed_body(in_buffer, parser, ec) && !ec && body.size == chunk->size()) {
+        in.expires_after(read_timeout);
+        const std::size_t size = beast::read_size(in_buffer, 65536);
+        if (size == 0) co_return RelayResult{.read_error = http::error::buffer_overflow};
+        auto [read_ec, n] = co_await in.async_read_some(in_buffer.prepare(size), use_nothrow);
+        if (read_ec == net::error::eof) {
+          parser.put_eof(ec);  // completes a body delimited by the end of the connection
+        } else if (read_ec) {
+          ec = read_ec;
+        } else {
+          in_buffer.commit(n);
+          continue;
+        }
+      }
       if (ec) co_return RelayResult{.read_error = ec};
       bytes = chunk->size() - body.size;
     }

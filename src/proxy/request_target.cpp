@@ -76,6 +76,22 @@ std::string remove_dot_segments(std::string_view path) {
 
 }  // namespace
 
+bool is_normal_target(std::string_view target) noexcept {
+  if (target.empty() || target.front() != '/') return false;
+  bool in_query = false;
+  for (std::size_t i = 0; i < target.size(); ++i) {
+    const auto c = static_cast<unsigned char>(target[i]);
+    if (c <= 0x20 || c == 0x7f || c == '#') return false;
+    if (in_query) continue;
+    if (c == '?') {
+      in_query = true;
+    } else if (c == '%' || (c == '.' && target[i - 1] == '/')) {  // i > 0: target[0] is '/'
+      return false;
+    }
+  }
+  return true;
+}
+
 std::optional<std::string> normalize_target(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
   for (char c : target) {

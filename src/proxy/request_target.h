@@ -16,4 +16,9 @@ namespace gw::proxy {
 // valid origin-form request-target. Targets that need no change come back unchanged.
 std::optional<std::string> normalize_target(std::string_view target);
 
+// True when `target` is valid and already normalized (no percent-encoding or dot segment in
+// its path): normalize_target() would return it unchanged. One pass, no allocation: the
+// request path asks this first, since nearly every target is.
+bool is_normal_target(std::string_view target) noexcept;
+
 }  // namespace gw::proxy

@@ -28,5 +28,29 @@ TEST(RequestTarget, RejectsWhatIsNotOriginForm) {
   EXPECT_EQ(normalize_target("/a b"), std::nullopt);
 }
 
+// The fast check must never let through a target that normalizing would change or reject.
+TEST(RequestTarget, IsNormalTargetAgreesWithNormalizeTarget) {
+  const char* const targets[] = {
+      "/v1/sessions/abc?x=1", "/", "/v1/sessions/x/%61nalysis", "/v1/x/../analysis/y",
+      "/v1/./x", "/v1/a/..?q=/../", "/v1/.hidden", "/v1/a.b/c.d", "/v1/x?%zz=./..",
+      "", "http://example.com/x", "*", "/bad%zz", "/a b", "/a#frag", "/a?b#c", "/a\x7f",
+      "/v1/sessions/sess_1/transcript", "/v1//sessions/", "/..", "/."};
+  for (const std::string_view target : targets) {
+    const auto normalized = normalize_target(target);
+    if (is_normal_target(target)) {
+      EXPECT_EQ(normalized, std::string(target)) << target;
+    }
+    const bool unchanged = normalized && *normalized == target;
+    if (unchanged && target.find('%') == std::string_view::npos &&
+        target.substr(0, target.find('?')).find("/.") == std::string_view::npos) {
+      EXPECT_TRUE(is_normal_target(target)) << target;
+    }
+  }
+  EXPECT_TRUE(is_normal_target("/v1/sessions/sess_1/transcript?x=%41"));
+  EXPECT_FALSE(is_normal_target("/v1/sessions/%41"));
+  EXPECT_FALSE(is_normal_target("/v1/../x"));
+  EXPECT_FALSE(is_normal_target("/a b"));
+}
+
 }  // namespace
 }  // namespace gw::proxy

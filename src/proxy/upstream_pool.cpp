@@ -6,18 +6,28 @@ namespace gw::proxy {
 
 UpstreamPool::UpstreamPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
 
+void UpstreamPool::follow_address(const config::UpstreamConfig& upstream) {
+  if (upstream.port == address_port_ && upstream.host == address_host_) return;
+  close_idle();
+  endpoints_.clear();
+  address_host_ = upstream.host;
+  address_port_ = upstream.port;
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const config::UpstreamConfig& upstream) {
+  follow_address(upstream);
+  if (idle_.empty()) return nullptr;
+  auto connection = std::move(idle_.back());
+  idle_.pop_back();
+  return connection;
+}
+
 net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
     const config::UpstreamConfig& upstream, bool fresh_only) {
-  std::string key = upstream.host + ':' + std::to_string(upstream.port);
-  if (key != address_key_) {
-    close_idle();
-    endpoints_.clear();
-    address_key_ = std::move(key);
-  }
-  if (!fresh_only && !idle_.empty()) {
-    UpstreamLease lease{std::move(idle_.back()), true};
-    idle_.pop_back();
-    co_return lease;
+  if (!fresh_only) {
+    if (auto idle = take_idle(upstream)) co_return UpstreamLease{std::move(idle), true};
+  } else {
+    follow_address(upstream);
   }
 
   if (endpoints_.empty()) {
@@ -25,7 +35,7 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
     auto [ec, results] =
         co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port), use_nothrow);
     if (ec) {
-      spdlog::warn("upstream {}: cannot resolve: {}", address_key_, ec.message());
+      spdlog::warn("upstream {}:{}: cannot resolve: {}", address_host_, address_port_, ec.message());
       co_return core::unexpected(UpstreamErrc::unavailable);
     }
     for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
@@ -37,7 +47,7 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
   auto [ec, endpoint] = co_await stream.async_connect(endpoints_, use_nothrow);
   if (ec) {
     const bool timed_out = ec == beast::error::timeout;
-    spdlog::debug("upstream {}: connect failed: {}", address_key_, ec.message());
+    spdlog::debug("upstream {}:{}: connect failed: {}", address_host_, address_port_, ec.message());
     if (!timed_out) endpoints_.clear();  // resolve again next time
     co_return core::unexpected(timed_out ? UpstreamErrc::timeout : UpstreamErrc::unavailable);
   }

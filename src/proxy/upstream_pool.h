@@ -39,6 +39,10 @@ class UpstreamPool {
   net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> acquire(
       const config::UpstreamConfig& upstream, bool fresh_only = false);
 
+  // acquire()'s first step without a coroutine (the common case: a warm pool): an idle
+  // connection to `upstream`, or nullptr.
+  std::unique_ptr<UpstreamConnection> take_idle(const config::UpstreamConfig& upstream);
+
   // Hands a connection back for reuse.
   void release(std::unique_ptr<UpstreamConnection> connection);
 
@@ -47,8 +51,13 @@ class UpstreamPool {
  private:
   static constexpr std::size_t kMaxIdle = 512;
 
+  // Forgets idle connections and endpoints of another address than `upstream`'s.
+  void follow_address(const config::UpstreamConfig& upstream);
+
   net::any_io_executor executor_;
-  std::string address_key_;  // host:port the idle connections and endpoints belong to
+  // The address the idle connections and endpoints belong to.
+  std::string address_host_;
+  std::uint16_t address_port_ = 0;
   std::vector<tcp::endpoint> endpoints_;
   std::vector<std::unique_ptr<UpstreamConnection>> idle_;
 };

@@ -59,7 +59,9 @@ class Worker {
   std::atomic<std::size_t> open_{0};
   bool draining_ = false;
 
-  net::io_context io_{1};
+  // One thread runs it, and its sockets are used only from that thread (other threads
+  // post): the reactor's per-socket locking is pure cost here (a lock pair per operation).
+  net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::acceptor acceptor_{io_};
   UpstreamPool upstream_{io_.get_executor()};
   CallerCache callers_;
