@@ -1,20 +1,24 @@
 // Writes an HTTP/1.1 message head as one contiguous string, for the gateway's own answers
 // and for the heads it relays. Beast's serializer walks a long chain of buffer views per
 // field; one flat string and one write are much cheaper on the request path. Appends to a
-// caller-owned string (reused per connection), so warm connections allocate nothing here.
+// caller-owned HeadBuffer (reused per connection), so warm connections allocate nothing
+// here. HeadBuffer is Boost's string for its resize(n, default_init): growing it does not
+// zero-fill bytes that are written over at once.
 #pragma once
 
+#include <boost/container/string.hpp>
 #include <charconv>
 #include <cstring>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 namespace gw::proxy {
 
+using HeadBuffer = boost::container::string;
+
 class HeadWriter {
  public:
-  explicit HeadWriter(std::string& out) : out_(out) {}
+  explicit HeadWriter(HeadBuffer& out) : out_(out) {}
 
   void status_line(unsigned code, std::string_view reason) {
     Digits digits(code);
@@ -42,7 +46,7 @@ class HeadWriter {
     std::size_t total = 0;
     for (const std::string_view v : views) total += v.size();
     const std::size_t at = out_.size();
-    out_.resize(at + total);
+    out_.resize(at + total, boost::container::default_init);
     char* p = out_.data() + at;
     for (const std::string_view v : views) {
       std::memcpy(p, v.data(), v.size());
@@ -65,7 +69,7 @@ class HeadWriter {
     std::size_t size_ = 0;
   };
 
-  std::string& out_;
+  HeadBuffer& out_;
 };
 
 }  // namespace gw::proxy

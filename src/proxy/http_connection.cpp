@@ -85,6 +85,12 @@ std::string_view usage_subject(const Caller& caller) {
   return caller.anonymous ? std::string_view(caller.subject) : std::string_view(caller.account_id);
 }
 
+// Clears HttpConnection::upstream_in_use_ when forward() is done with a connection.
+struct UpstreamInUse {
+  beast::tcp_stream*& slot;
+  ~UpstreamInUse() { slot = nullptr; }
+};
+
 bool is_timeout(const beast::error_code& ec) {
   return ec == beast::error::timeout || ec == net::error::timed_out;
 }
@@ -106,6 +112,23 @@ void HttpConnection::close_if_idle() {
   if (idle_) stream_.cancel();
 }
 
+void HttpConnection::arm(std::chrono::milliseconds timeout) {
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  expired_ = false;
+}
+
+void HttpConnection::expire_if_due(std::chrono::steady_clock::time_point now) {
+  if (now < deadline_) return;
+  disarm();
+  expired_ = true;
+  stream_.cancel();
+  if (upstream_in_use_ != nullptr) upstream_in_use_->cancel();
+}
+
+bool HttpConnection::timed_out(const beast::error_code& ec) const {
+  return is_timeout(ec) || (expired_ && ec == net::error::operation_aborted);
+}
+
 void HttpConnection::refresh_policy() {
   const std::uint64_t version = worker_.deps().policy.version();
   if (version != policy_version_) {
@@ -122,12 +145,13 @@ net::awaitable<void> HttpConnection::run() {
     RequestParser parser;
     parser.header_limit(static_cast<std::uint32_t>(http_config.max_header_bytes));
     parser.body_limit(http_config.max_body_bytes);
-    stream_.expires_after(http_config.header_timeout);
+    arm(http_config.header_timeout);
     // The head is nearly always whole in the first read: parse it without a coroutine.
     beast::error_code ec;
     if (feed_head(buffer_, parser, ec) == HeadProgress::need_more) {
       ec = co_await read_head(stream_, buffer_, parser);
     }
+    disarm();  // the head is in; each phase of handling arms its own deadline
     if (ec) {
       if (ec == http::error::header_limit) {
         Exchange exchange{.request_id = core::generate_request_id()};
@@ -161,7 +185,7 @@ net::awaitable<void> HttpConnection::lingering_close() {
   if (!ec) {
     std::array<char, 4096> sink;
     std::size_t drained = 0;
-    stream_.expires_after(kLingerTimeout);
+    arm(kLingerTimeout);
     while (drained < kMaxLingerBytes) {
       auto [read_ec, n] = co_await stream_.async_read_some(net::buffer(sink), use_nothrow);
       if (read_ec) break;
@@ -176,7 +200,7 @@ net::awaitable<void> HttpConnection::lingering_close() {
 net::awaitable<bool> HttpConnection::wait_for_request() {
   if (buffer_.size() > 0) co_return true;
   idle_ = true;
-  stream_.expires_after(policy().config().http.idle_timeout);
+  arm(policy().config().http.idle_timeout);
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
   idle_ = false;
   if (ec) co_return false;
@@ -226,6 +250,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     // Session streams are the one route without an API key: Kallglot authenticates them
     // with the session's stream token, which goes through. No other route upgrades.
     if (session_route == policy::SessionRoute::stream) {
+      disarm();  // a stream keeps its own time (StreamRelay)
       co_await relay_stream(exchange, std::move(session_id));
       co_return false;
     }
@@ -296,10 +321,14 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
 
   if (count > 0) {
     const auto started = std::chrono::steady_clock::now();
-    store::CheckOutcome outcome = co_await async_check(
-        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1,
-                                                 exchange.caller->subject_hash},
-        exchange.now);
+    const store::CheckRequest request{exchange.caller->subject, exchange.limits, 1,
+                                      exchange.caller->subject_hash};
+    // The memory store (and a remote one for a key it knows is over) answers at once:
+    // no coroutine frame for the common case.
+    std::optional<store::CheckOutcome> decided =
+        deps.counters.check_immediately(request, exchange.now);
+    if (!decided) decided = co_await async_check(deps.counters, request, exchange.now);
+    store::CheckOutcome& outcome = *decided;
     deps.metrics.decision_latency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!outcome) {
@@ -495,8 +524,8 @@ net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status st
   write_connection_field(exchange, head, keep_alive);
   head.field("Content-Length", static_cast<std::int64_t>(json_body.size()));
   head.end();
-  const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(json_body)};
-  stream_.expires_after(policy().config().http.idle_timeout);
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(json_body)};
+  arm(policy().config().http.idle_timeout);
   auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
   co_return !ec && keep_alive;
 }
@@ -510,7 +539,7 @@ net::awaitable<bool> HttpConnection::discard_request_body(Exchange& exchange) {
   const auto length = parser.content_length_remaining();
   if (!length || *length > kMaxDiscardBytes) co_return false;
   std::array<char, 8192> sink;
-  stream_.expires_after(policy().config().http.header_timeout);
+  arm(policy().config().http.header_timeout);
   while (!parser.is_done()) {
     parser.get().body().data = sink.data();
     parser.get().body().size = sink.size();
@@ -530,7 +559,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
 
   if (has_body && beast::iequals(req[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-    stream_.expires_after(config.http.idle_timeout);
+    arm(config.http.idle_timeout);
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
     if (ec) co_return false;
   }
@@ -553,6 +582,9 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       co_return keep&& kept;
     }
     UpstreamConnection& upstream = *lease->connection;
+    // A deadline passing mid-exchange cancels the upstream's I/O too.
+    upstream_in_use_ = &upstream.stream;
+    const UpstreamInUse in_use{upstream_in_use_};
 
     // The request: its head as the upstream should see it, then its body as it arrives.
     head_.clear();
@@ -574,17 +606,17 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     if (req.method() == http::verb::head) rp.skip(true);
     beast::error_code ec = sent.write_error;
     if (!ec) {
-      upstream.stream.expires_after(config.upstream.request_timeout);
+      arm(config.upstream.request_timeout);
       ec = co_await read_head(upstream.stream, upstream.buffer, rp);
     }
     if (ec) {
       // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
       // when the request had no body (nothing of it is lost).
-      if (lease->reused && !has_body && attempt == 0 && !is_timeout(ec)) continue;
+      if (lease->reused && !has_body && attempt == 0 && !timed_out(ec)) continue;
       co_await settle_session_slot(exchange, {});
       deps.metrics.upstream_response(0, 0);
       spdlog::debug("upstream exchange failed: {}", ec.message());
-      co_await respond_upstream_failure(exchange, is_timeout(ec));
+      co_await respond_upstream_failure(exchange, timed_out(ec));
       co_return false;
     }
     deps.metrics.upstream_response(
@@ -622,8 +654,8 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     write_client_response_head(exchange, rp.get(), keep_alive, head_);
     RelayResult relayed;
     if (exchange.upstream_status != 0) {
-      const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(held)};
-      stream_.expires_after(config.upstream.request_timeout);
+      const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(held)};
+      arm(config.upstream.request_timeout);
       auto [wec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
       relayed.write_error = wec;
     } else {
@@ -650,7 +682,7 @@ net::awaitable<bool> HttpConnection::read_whole_body(UpstreamConnection& upstrea
   while (!rp.is_done()) {
     rp.get().body().data = body.data() + filled;
     rp.get().body().size = body.size() - filled;
-    upstream.stream.expires_after(policy().config().upstream.request_timeout);
+    arm(policy().config().upstream.request_timeout);
     auto [ec, n] =
         co_await http::async_read_some(upstream.stream, upstream.buffer, rp, use_nothrow);
     if (ec && ec != http::error::need_buffer) co_return false;
@@ -898,7 +930,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
 // Request line and fields for the upstream: hop-by-hop fields dropped, the client's
 // X-Forwarded-For extended, X-Forwarded-Proto and X-Request-ID set by the gateway, and
 // Expect answered here. Framing fields pass unchanged (the relay keeps the framing).
-void HttpConnection::write_upstream_request_head(Exchange& exchange, std::string& out) {
+void HttpConnection::write_upstream_request_head(Exchange& exchange, HeadBuffer& out) {
   const auto& req = exchange.parser->get();
   HeadWriter head(out);
   head.request_line(req.method_string(), req.target());
@@ -931,7 +963,7 @@ void HttpConnection::write_upstream_request_head(Exchange& exchange, std::string
 // fields the gateway sets itself, plus the gateway's.
 void HttpConnection::write_client_response_head(Exchange& exchange,
                                                 const http::response_header<>& res, bool keep_alive,
-                                                std::string& out) {
+                                                HeadBuffer& out) {
   HeadWriter head(out);
   head.status_line(res.result_int(), res.reason());
   const HopByHopFilter hop_by_hop(res);
@@ -957,7 +989,7 @@ template <class Parser>
 net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
     beast::tcp_stream& in, beast::flat_buffer& in_buffer, Parser& parser,
     std::chrono::milliseconds read_timeout, beast::tcp_stream& out,
-    std::chrono::milliseconds write_timeout, bool chunked, const std::string& head,
+    std::chrono::milliseconds write_timeout, bool chunked, const HeadBuffer& head,
     std::string* capture) {
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
@@ -975,7 +1007,7 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
       // http::async_read_some).
       beast::error_code ec;
       if (feed_body(in_buffer, parser, ec) && !ec && body.size == chunk->size()) {
-        in.expires_after(read_timeout);
+        arm(read_timeout);
         const std::size_t size = beast::read_size(in_buffer, 65536);
         if (size == 0) co_return RelayResult{.read_error = http::error::buffer_overflow};
         auto [read_ec, n] = co_await in.async_read_some(in_buffer.prepare(size), use_nothrow);
@@ -997,7 +1029,7 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
     char size_line[20];
     std::array<net::const_buffer, 5> buffers{};
     std::size_t count = 0;
-    if (!head_sent) buffers[count++] = net::buffer(head);
+    if (!head_sent) buffers[count++] = net::buffer(head.data(), head.size());
     if (bytes > 0) {
       if (chunked) {
         auto [end, ec] = std::to_chars(size_line, size_line + 16, bytes, 16);
@@ -1014,7 +1046,7 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
     }
     if (last && chunked) buffers[count++] = net::buffer(kLastChunk);
     if (count > 0) {
-      out.expires_after(write_timeout);
+      arm(write_timeout);
       auto [ec, n] = co_await net::async_write(out, buffers, use_nothrow);
       if (ec) co_return RelayResult{.write_error = ec};
     }

@@ -5,6 +5,7 @@
 // (401/429/...) or forward and relay the response.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +33,10 @@ class HttpConnection {
 
   // Called by the worker when it drains: an idle connection is closed at once.
   void close_if_idle();
+
+  // Called by the worker's deadline sweep: cancels the connection's I/O (and its upstream
+  // exchange's) once the deadline of its current phase has passed.
+  void expire_if_due(std::chrono::steady_clock::time_point now);
 
  private:
   using RequestParser = http::request_parser<http::buffer_body>;
@@ -64,15 +69,15 @@ class HttpConnection {
   net::awaitable<bool> handle(RequestParser& parser);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
   net::awaitable<bool> forward(Exchange& exchange);
-  void write_upstream_request_head(Exchange& exchange, std::string& out);
+  void write_upstream_request_head(Exchange& exchange, HeadBuffer& out);
   void write_client_response_head(Exchange& exchange, const http::response_header<>& res,
-                                  bool keep_alive, std::string& out);
+                                  bool keep_alive, HeadBuffer& out);
   template <class Parser>
   net::awaitable<RelayResult> relay_message(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
                                             Parser& parser, std::chrono::milliseconds read_timeout,
                                             beast::tcp_stream& out,
                                             std::chrono::milliseconds write_timeout, bool chunked,
-                                            const std::string& head, std::string* capture);
+                                            const HeadBuffer& head, std::string* capture);
 
   // Answers of the gateway's own, in the Kallglot error shape; each returns keep-alive.
   net::awaitable<bool> respond(Exchange& exchange, http::status status, std::string_view json_body,
@@ -99,6 +104,15 @@ class HttpConnection {
   net::awaitable<void> release_session_slot(Exchange& exchange, std::string session_id);
   net::awaitable<void> relay_stream(Exchange& exchange, std::string session_id);
 
+  // Timeouts: one deadline per connection for its current phase (reading a head, waiting
+  // for the upstream...), enforced by the worker's sweep. Beast's tcp_stream expiry arms
+  // and cancels a timer around every read and write instead, which cost about a tenth of
+  // a proxied request's instructions. Granularity: Worker::kDeadlineTick.
+  void arm(std::chrono::milliseconds timeout);
+  void disarm() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+  // Whether `ec` ended an operation because a deadline passed.
+  bool timed_out(const beast::error_code& ec) const;
+
   const policy::Policy& policy() const { return *policy_; }
   void refresh_policy();
 
@@ -108,8 +122,11 @@ class HttpConnection {
   std::string client_ip_;
   std::shared_ptr<const policy::Policy> policy_;
   std::uint64_t policy_version_ = 0;
-  std::string head_;  // the message head being written; reused across requests
+  HeadBuffer head_;  // the message head being written; reused across requests
   bool idle_ = false;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  bool expired_ = false;                         // the sweep cancelled I/O since the last arm()
+  beast::tcp_stream* upstream_in_use_ = nullptr;  // forward(): the upstream being talked to
 };
 
 }  // namespace gw::proxy

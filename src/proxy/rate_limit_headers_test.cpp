@@ -10,7 +10,8 @@ namespace {
 
 using namespace std::chrono_literals;
 // The head lines written, as a map from field name to value.
-std::map<std::string, std::string> fields_of(const std::string& head) {
+std::map<std::string, std::string> fields_of(const HeadBuffer& written) {
+  const std::string head(written.data(), written.size());
   std::map<std::string, std::string> fields;
   std::size_t start = 0;
   while (start < head.size()) {
@@ -39,7 +40,7 @@ TEST(RateLimitHeaders, ShowTheLimitWithTheLeastRemaining) {
                                               store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
-  std::string head;
+  HeadBuffer head;
   HeadWriter writer(head);
   add_rate_limit_headers(writer, limits, decisions, true, 1'700'000'010, {});
   auto fields = fields_of(head);
@@ -56,7 +57,7 @@ TEST(RateLimitHeaders, IetfFieldsListEveryPolicy) {
                                               store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
-  std::string head;
+  HeadBuffer head;
   HeadWriter writer(head);
   add_rate_limit_headers(writer, limits, decisions, true, 1'700'000'010,
                          {.x_ratelimit = false, .ietf = true});

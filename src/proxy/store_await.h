@@ -10,14 +10,12 @@
 namespace gw::proxy {
 
 // Runs store.check() (or peek()) and resumes the calling coroutine with its outcome, on
-// the coroutine's executor.
+// the coroutine's executor. (Callers try store.check_immediately() first, without a
+// coroutine.)
 inline net::awaitable<store::CheckOutcome> async_check(
     store::CounterStore& store,
     store::CheckRequest request,  // by value: see respond_error()
     core::UnixNanos now, bool peek = false) {
-  if (!peek) {
-    if (auto immediate = store.check_immediately(request, now)) co_return std::move(*immediate);
-  }
   auto executor = co_await net::this_coro::executor;
   co_return co_await net::async_initiate<decltype(net::use_awaitable), void(store::CheckOutcome)>(
       [&](auto handler) {

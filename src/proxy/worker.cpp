@@ -31,6 +31,7 @@ core::Result<tcp::endpoint, std::string> Worker::bind(const tcp::endpoint& endpo
 
 void Worker::start() {
   net::co_spawn(io_, accept_loop(), net::detached);
+  net::co_spawn(io_, sweep_deadlines(), net::detached);
   thread_ = std::thread([this] {
     try {
       io_.run();
@@ -57,6 +58,18 @@ net::awaitable<void> Worker::accept_loop() {
     auto connection = std::make_shared<HttpConnection>(*this, std::move(socket));
     net::co_spawn(
         io_, [connection]() -> net::awaitable<void> { co_await connection->run(); }, net::detached);
+  }
+}
+
+net::awaitable<void> Worker::sweep_deadlines() {
+  net::steady_timer tick(io_);
+  while (!(draining_ && connections_.empty())) {
+    tick.expires_after(kDeadlineTick);
+    auto [ec] = co_await tick.async_wait(use_nothrow);
+    if (ec) co_return;
+    const auto now = std::chrono::steady_clock::now();
+    // expire_if_due() only cancels: completions run later, so the set stays as it is here.
+    for (HttpConnection* connection : connections_) connection->expire_if_due(now);
   }
 }
 

@@ -4,6 +4,7 @@
 // posting to its io_context.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -49,8 +50,13 @@ class Worker {
   void add(HttpConnection* connection);
   void remove(HttpConnection* connection);
 
+ // How often connections' deadlines are checked (HttpConnection::arm): a timeout fires
+  // up to this much late.
+  static constexpr std::chrono::milliseconds kDeadlineTick{100};
+
  private:
   net::awaitable<void> accept_loop();
+  net::awaitable<void> sweep_deadlines();
 
   // Declared before io_ so they outlive it: destroying io_ destroys the connections still
   // suspended in it, and each one unregisters itself here.
