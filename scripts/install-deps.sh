@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libhiredis-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
-  libsimdjson-dev
+  libsimdjson-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # integration tests and benchmarks
   python3 python3-pytest python3-websockets python3-aiohttp python3-yaml

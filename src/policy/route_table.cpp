@@ -68,7 +68,27 @@ core::Result<RouteTable, std::string> RouteTable::build(const std::vector<Entry>
     }
     table.routes_.push_back(std::move(route));
   }
+  table.index_by_depth();
   return table;
+}
+
+// candidates_[d] lists, in build order, the routes a path of d segments can match: those
+// of exactly d segments, and prefix routes of at most d. The last list serves every
+// deeper path (prefix routes only).
+void RouteTable::index_by_depth() {
+  std::size_t max_depth = 0;
+  for (const Route& route : routes_) max_depth = std::max(max_depth, route.segments.size());
+  candidates_.assign(max_depth + 2, {});
+  for (std::size_t depth = 0; depth < candidates_.size(); ++depth) {
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+      const Route& route = routes_[i];
+      const bool prefix =
+          !route.segments.empty() && route.segments.back().kind == Segment::Kind::prefix;
+      if (prefix ? route.segments.size() <= depth : route.segments.size() == depth) {
+        candidates_[depth].push_back(i);
+      }
+    }
+  }
 }
 
 std::optional<std::size_t> RouteTable::match(std::string_view method, std::string_view path,
@@ -76,14 +96,10 @@ std::optional<std::size_t> RouteTable::match(std::string_view method, std::strin
   // (Not find_first_of("?#"): libstdc++ makes that one memchr call per character.)
   const auto end = std::find_if(path.begin(), path.end(), [](char c) { return c == '?' || c == '#'; });
   const Segments segments = split_segments(path.substr(0, static_cast<std::size_t>(end - path.begin())));
-  for (const Route& route : routes_) {
+  if (candidates_.empty()) return std::nullopt;  // a default-constructed table
+  for (const std::size_t index : candidates_[std::min(segments.size(), candidates_.size() - 1)]) {
+    const Route& route = routes_[index];
     if (!route.any_method && route.method != method) continue;
-    // A prefix pattern covers deeper paths too; any other has exactly its own depth.
-    const bool prefix = !route.segments.empty() && route.segments.back().kind == Segment::Kind::prefix;
-    if (prefix ? segments.size() < route.segments.size()
-               : segments.size() != route.segments.size()) {
-      continue;
-    }
     std::string_view first_param;
     bool have_param = false;
     bool matched = true;

@@ -45,7 +45,10 @@ class RouteTable {
     std::vector<Segment> segments;
     std::size_t value;
   };
+  void index_by_depth();
+
   std::vector<Route> routes_;
+  std::vector<std::vector<std::size_t>> candidates_;  // by path depth, see index_by_depth()
 };
 
 }  // namespace gw::policy

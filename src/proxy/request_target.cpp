@@ -1,5 +1,6 @@
 #include "proxy/request_target.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace gw::proxy {
@@ -78,18 +79,21 @@ std::string remove_dot_segments(std::string_view path) {
 
 bool is_normal_target(std::string_view target) noexcept {
   if (target.empty() || target.front() != '/') return false;
-  bool in_query = false;
-  for (std::size_t i = 0; i < target.size(); ++i) {
-    const auto c = static_cast<unsigned char>(target[i]);
-    if (c <= 0x20 || c == 0x7f || c == '#') return false;
-    if (in_query) continue;
-    if (c == '?') {
-      in_query = true;
-    } else if (c == '%' || (c == '.' && target[i - 1] == '/')) {  // i > 0: target[0] is '/'
-      return false;
-    }
+  const std::size_t path_size = std::min(target.find('?'), target.size());
+  // Branch-free passes (every target is scanned, nearly none fails): control characters,
+  // space, DEL and '#' anywhere; percent-encoding or a dot segment in the path.
+  unsigned invalid = 0;
+  for (const char ch : target) {
+    const auto c = static_cast<unsigned char>(ch);
+    invalid |= static_cast<unsigned>(c <= 0x20) | static_cast<unsigned>(c == 0x7f) |
+               static_cast<unsigned>(c == '#');
   }
-  return true;
+  unsigned to_normalize = 0;
+  for (std::size_t i = 1; i < path_size; ++i) {  // target[0] is '/'
+    to_normalize |= static_cast<unsigned>(target[i] == '%') |
+                    (static_cast<unsigned>(target[i] == '.') & static_cast<unsigned>(target[i - 1] == '/'));
+  }
+  return (invalid | to_normalize) == 0;
 }
 
 std::optional<std::string> normalize_target(std::string_view target) {
