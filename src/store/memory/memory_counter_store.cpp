@@ -5,9 +5,9 @@
 //   declare it avalanching, so the shard bits do not cluster slots within a shard).
 // - A subject's counters sit inline in its map slot (two before spilling to the heap):
 //   the plan-wide limit and one group cover most subjects.
-// - Subjects and counter names are boost::container::string: 24 bytes with up to 22 chars
-//   inline (std::string: 32 and 15), so "<account>:live" and "ip:<IPv4>" keys, and every
-//   default group name, are read from the slot itself, without a dependent heap miss.
+// - Subjects are boost::container::string: 24 bytes with up to 22 chars inline
+//   (std::string: 32 and 15), so "<account>:live" and "ip:<IPv4>" keys are read from the
+//   slot itself, without a dependent heap miss. Limit names are interned once per store.
 // - A plain std::mutex per shard: uncontended it is two atomic operations, and under
 //   contention it sleeps instead of burning one of the few cores.
 #include "store/memory/memory_counter_store.h"
@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <utility>
 
 #include "limiter/check.h"
@@ -38,13 +39,37 @@ using limiter::LimitSpec;
 using SmallString = boost::container::string;
 
 // One named counter of a subject, with the spec its state was kept under (for carry_over).
+// 56 bytes: the name is interned (LimitNames), so a subject's key and two counters take
+// 160 bytes of its map slot.
 struct Counter {
-  SmallString name;
+  const std::string* name;
   LimitSpec spec;
   CounterState state;
 };
 
 using Counters = boost::container::small_vector<Counter, 2>;
+
+// Every limit name the store has seen, each kept once for the store's life (there are as
+// many as the configuration has groups, plus "api"). Node-based: addresses are stable.
+class LimitNames {
+ public:
+  const std::string* intern(std::string_view name) {
+    const std::lock_guard lock(mutex_);
+    auto it = names_.find(name);
+    if (it == names_.end()) it = names_.emplace(name).first;
+    return &*it;
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::mutex mutex_;
+  std::unordered_set<std::string, Hash, std::equal_to<>> names_;  // guarded by mutex_
+};
 
 // A lookup key carrying its precomputed hash, so a check hashes the subject only once.
 struct SubjectKey {
@@ -80,7 +105,7 @@ bool same_counter_spec(const LimitSpec& a, const LimitSpec& b) noexcept {
 
 const Counter* find_counter(const Counters& counters, std::string_view name) noexcept {
   for (const Counter& c : counters) {
-    if (std::string_view(c.name) == name) {
+    if (*c.name == name) {
       return &c;
     }
   }
@@ -89,10 +114,11 @@ const Counter* find_counter(const Counters& counters, std::string_view name) noe
 
 // Index of the counter `ref` names, adapted to the request's spec (a plan change since it
 // was last touched); created if the subject has none by that name.
-std::size_t counter_index(Counters& counters, const LimitRef& ref, UnixNanos now) {
+std::size_t counter_index(Counters& counters, const LimitRef& ref, UnixNanos now,
+                          LimitNames& names) {
   for (std::size_t i = 0; i < counters.size(); ++i) {
     Counter& c = counters[i];
-    if (std::string_view(c.name) == ref.name) {
+    if (*c.name == ref.name) {
       if (!same_counter_spec(c.spec, ref.spec)) {
         limiter::carry_over(c.spec, ref.spec, c.state, now);
         c.spec = ref.spec;
@@ -101,7 +127,7 @@ std::size_t counter_index(Counters& counters, const LimitRef& ref, UnixNanos now
     }
   }
   counters.push_back(
-      Counter{SmallString(ref.name.data(), ref.name.size()), ref.spec, CounterState{}});
+      Counter{names.intern(ref.name), ref.spec, CounterState{}});
   return counters.size() - 1;
 }
 
@@ -128,9 +154,12 @@ struct MemoryCounterStore::Shard {
   SubjectMap subjects;  // guarded by mutex
 };
 
+struct MemoryCounterStore::Names : LimitNames {};
+
 MemoryCounterStore::MemoryCounterStore(std::size_t shard_count)
     : shard_mask_(std::bit_ceil(std::max<std::size_t>(shard_count, 1)) - 1),
-      shards_(std::make_unique<Shard[]>(shard_mask_ + 1)) {}
+      shards_(std::make_unique<Shard[]>(shard_mask_ + 1)),
+      names_(std::make_unique<Names>()) {}
 
 MemoryCounterStore::~MemoryCounterStore() = default;
 
@@ -170,7 +199,7 @@ CheckResult MemoryCounterStore::check_now(const CheckRequest& request, UnixNanos
   // Creating a counter may move the others (inline storage spills), so take the addresses
   // only once every counter exists.
   for (std::size_t i = 0; i < n; ++i) {
-    slots[i] = counter_index(counters, request.limits[i], now);
+    slots[i] = counter_index(counters, request.limits[i], now, *names_);
   }
   for (std::size_t i = 0; i < n; ++i) {
     states[i] = &counters[slots[i]].state;

@@ -58,11 +58,13 @@ class MemoryCounterStore final : public CounterStore {
 
  private:
   struct Shard;
+  struct Names;
 
   Shard& shard_for(std::size_t hash) const noexcept;
 
   std::size_t shard_mask_;
   std::unique_ptr<Shard[]> shards_;
+  std::unique_ptr<Names> names_;  // limit names, interned (see the .cpp)
 };
 
 }  // namespace gw::store
