@@ -445,6 +445,7 @@ static_assert(kWsFloodMessageBytes <= kFillBytes);
 
 struct WsOptions {
   bool echo = false;
+  bool hash = true;  // hash=0: no SHA-256 of the data (benchmarks; stats then say "off")
   std::uint64_t flood_bytes = 0;
   std::optional<std::uint64_t> close_after_ms;
 };
@@ -470,6 +471,8 @@ WsOptions parse_ws_options(std::string_view query) {
     if (k == "mode") {
       o.echo = v == "echo";
       flood = v == "flood";
+    } else if (k == "hash") {
+      o.hash = v != "0";
     } else if (k == "bytes") {
       bytes = parse_u64(v).value_or(0);
     } else if (k == "close_after_ms") {
@@ -510,7 +513,8 @@ bool has_stream_token(const Request& req, std::string_view query) {
 // The mock's side of one session stream. Counts (and hashes) every data message; with
 // mode=echo sends each back unchanged; answers {"type":"ping"} and {"type":"stats"}; with
 // mode=flood sends `bytes` bytes of 64 KiB binary messages after the handshake; with
-// close_after_ms closes with 4001 "mock closing". One read and one write may be in flight
+// close_after_ms closes with 4001 "mock closing"; hash=0 skips the hashing (benchmarks:
+// it is a fifth of the mock's CPU per 1 KiB message). One read and one write may be in flight
 // at a time (Beast's rule); replies wait in a queue. Runs on the connection's strand.
 class WsSession : public MockConnection, public std::enable_shared_from_this<WsSession> {
  public:
@@ -558,9 +562,11 @@ class WsSession : public MockConnection, public std::enable_shared_from_this<WsS
     ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
       res.set(http::field::server, "kallglot-mock-upstream");
     }));
-    sha_.reset(EVP_MD_CTX_new());
-    if (!sha_ || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) {
-      sha_.reset();
+    if (options_.hash) {
+      sha_.reset(EVP_MD_CTX_new());
+      if (!sha_ || EVP_DigestInit_ex(sha_.get(), EVP_sha256(), nullptr) != 1) {
+        sha_.reset();
+      }
     }
     req_ = std::move(req);
     ws_.async_accept(req_, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
@@ -683,6 +689,9 @@ class WsSession : public MockConnection, public std::enable_shared_from_this<WsS
   }
 
   std::string current_sha256() const {
+    if (!options_.hash) {
+      return "off";
+    }
     if (!sha_) {
       return "error";
     }

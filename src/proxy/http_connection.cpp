@@ -867,7 +867,10 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   }
   beast::tcp_stream& upstream_tcp = lease->connection->stream;
   upstream_tcp.expires_never();
-  StreamRelay::WebSocket upstream(upstream_tcp);
+  // Shared: a transport's last socket write may complete after this frame is gone.
+  const auto upstream_transport =
+      std::make_shared<RelayTransport>(upstream_tcp.socket(), worker_.relay_buffers());
+  StreamRelay::WebSocket upstream(*upstream_transport);
   upstream.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   upstream.read_message_max(kMaxUpstreamMessageBytes);  // bounds memory; the upstream is trusted
   std::vector<std::pair<std::string, std::string>> passed;
@@ -908,7 +911,9 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
 
   // Then the client side, agreeing to the subprotocol the upstream chose.
   stream_.expires_never();
-  StreamRelay::WebSocket client(stream_);
+  const auto client_transport =
+      std::make_shared<RelayTransport>(stream_.socket(), worker_.relay_buffers());
+  StreamRelay::WebSocket client(*client_transport);
   client.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   client.read_message_max(0);  // the relay enforces max_message_bytes itself (with 1009)
   std::string protocol(upstream_answer[http::field::sec_websocket_protocol]);

@@ -37,8 +37,20 @@ StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
       store_version_(worker.callers().store_version()),
       policy_version_(worker.deps().policy.version()),
       refreshed_at_(steady_now()),
-      renewed_at_(std::chrono::steady_clock::now()),
-      client_write_released_(worker.io()) {}
+      renewed_at_(steady_now()),
+      idle_timer_(worker.io()),
+      client_write_released_(worker.io()) {
+  // Masking keys need not be unpredictable toward our own upstream; the default ChaCha
+  // generator costs a keystream block per frame.
+  upstream_.secure_prng(false);
+  // No idle timeout from Beast (it re-arms a timer, a timerfd syscall, on every read):
+  // keep_alive() does that job. The handshake timeout still bounds close handshakes.
+  websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(
+      boost::beast::role_type::server);
+  timeouts.idle_timeout = websocket::stream_base::none();
+  timeouts.keep_alive_pings = false;
+  client_.set_option(timeouts);
+}
 
 StreamLimiter::Rates StreamRelay::rates_for(const Caller* caller) const {
   if (caller != nullptr) {
@@ -53,8 +65,47 @@ StreamLimiter::Rates StreamRelay::rates_for(const Caller* caller) const {
 net::awaitable<void> StreamRelay::run() {
   using namespace boost::asio::experimental::awaitable_operators;
   worker_.deps().metrics.streams_delta(1);
-  co_await (client_to_upstream() && upstream_to_client());
+  RelayTransport::pair(client_.next_layer(), upstream_.next_layer());
+  RelayTransport::pair(upstream_.next_layer(), client_.next_layer());
+  co_await (relay_both() && keep_alive());
+  RelayTransport::unpair(client_.next_layer(), upstream_.next_layer());
+  RelayTransport::unpair(upstream_.next_layer(), client_.next_layer());
   worker_.deps().metrics.streams_delta(-1);
+}
+
+net::awaitable<void> StreamRelay::relay_both() {
+  using namespace boost::asio::experimental::awaitable_operators;
+  co_await (client_to_upstream() && upstream_to_client());
+  relaying_ = false;
+  idle_timer_.cancel();
+}
+
+// Pings a client silent for kIdlePing, drops one silent for twice that (a peer gone
+// without a FIN would otherwise hold its stream forever).
+net::awaitable<void> StreamRelay::keep_alive() {
+  std::uint64_t seen = client_.next_layer().bytes_read();
+  bool pinged = false;
+  while (relaying_) {
+    idle_timer_.expires_after(kIdlePing);
+    co_await idle_timer_.async_wait(use_nothrow);
+    if (!relaying_) break;
+    const std::uint64_t read = client_.next_layer().bytes_read();
+    if (read != seen) {
+      seen = read;
+      pinged = false;
+      continue;
+    }
+    if (pinged) {
+      spdlog::info("session {}: client silent for {} s, closing its stream", session_id_,
+                   2 * kIdlePing.count());
+      beast::close_socket(beast::get_lowest_layer(client_));
+      break;
+    }
+    pinged = true;
+    co_await lock_client_writes();
+    co_await client_.async_ping({}, use_nothrow);
+    unlock_client_writes();
+  }
 }
 
 // A plan change (or a new configuration) reaches a live stream within kRefreshEvery.
@@ -80,10 +131,7 @@ net::awaitable<void> StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
   }
 }
 
-net::awaitable<void> StreamRelay::on_activity() {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - renewed_at_ < kRenewEvery) co_return;
-  renewed_at_ = now;
+net::awaitable<void> StreamRelay::renew_lease() {
   const ProxyDeps& deps = worker_.deps();
   const auto lease = deps.policy.current()->config().sessions.lease;
   auto renewed = co_await async_session<bool>([&](auto executor, auto done) {
@@ -95,6 +143,7 @@ net::awaitable<void> StreamRelay::on_activity() {
 
 net::awaitable<void> StreamRelay::client_to_upstream() {
   const ProxyDeps& deps = worker_.deps();
+  RelayTransport& upstream_transport = upstream_.next_layer();
   beast::flat_buffer buffer;
   net::steady_timer shaping(worker_.io());
   for (;;) {
@@ -106,24 +155,34 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       auto [read_ec, bytes] = co_await client_.async_read_some(buffer, kReadPiece, use_nothrow);
       ec = read_ec;
     } while (!ec && !client_.is_message_done() && buffer.size() <= max_message_bytes_);
+    // Messages relayed so far leave before any wait below but the next read (see
+    // RelayTransport: they wait in its buffer while the client's bytes are being read).
     if (ec) {
       // The client closed (its code and reason go on) or the connection failed.
       const websocket::close_reason reason =
           ec == websocket::error::closed
               ? client_.reason()
               : websocket::close_reason(websocket::close_code::going_away);
+      unbatch_to_upstream();
       co_await upstream_.async_close(reason, use_nothrow);
       co_return;
     }
     if (buffer.size() > max_message_bytes_) {
+      unbatch_to_upstream();
       co_await close_client(
           websocket::close_reason(websocket::close_code::too_big, "message too big"));
+      unbatch_to_upstream();
       co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
                                      use_nothrow);
       co_return;
     }
     const bool binary = client_.got_binary();
-    co_await on_activity();
+    auto now = steady_now();  // one clock read per message
+    if (now - renewed_at_ >= kRenewEvery) {
+      renewed_at_ = now;
+      upstream_transport.flush();
+      co_await renew_lease();
+    }
 
     std::int64_t audio = 0;
     if (binary) {
@@ -137,8 +196,10 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
 
     bool forward = false;
     for (;;) {
-      const auto now = steady_now();
-      if (refresh_due(now)) co_await refresh_limits(now);
+      if (refresh_due(now)) {
+        upstream_transport.flush();
+        co_await refresh_limits(now);
+      }
       const StreamLimiter::Verdict verdict = limiter_.decide(audio, now);
       if (verdict.action == StreamLimiter::Verdict::Action::forward) {
         forward = true;
@@ -148,29 +209,45 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
         // Shaping: nothing more is read from the client until the bucket allows this
         // message, so TCP pushes back on the client; nothing is lost.
         deps.metrics.stream_message(Direction::client_to_upstream, Outcome::shaped);
+        upstream_transport.flush();
         shaping.expires_after(verdict.wait);
         co_await shaping.async_wait(use_nothrow);
+        now = steady_now();
         continue;
       }
       if (verdict.action == StreamLimiter::Verdict::Action::drop) {
         deps.metrics.stream_message(Direction::client_to_upstream, Outcome::rejected);
         if (audio > 0) deps.metrics.stream_audio_bytes(Outcome::rejected, audio);
-        if (verdict.notify) co_await send_rate_limit_error(verdict);
+        if (verdict.notify) {
+          upstream_transport.flush();
+          co_await send_rate_limit_error(verdict);
+        }
         break;
       }
       // Sustained violations: the stream ends with 1008 (policy violation).
       spdlog::info("session {}: closing its stream after sustained {} rate violations", session_id_,
                    verdict.limit);
+      unbatch_to_upstream();
       co_await close_client(
           websocket::close_reason(websocket::close_code::policy_error, "rate limit exceeded"));
+      unbatch_to_upstream();
       co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
                                      use_nothrow);
       co_return;
     }
 
     if (forward) {
-      upstream_.binary(binary);
-      auto [wec, written] = co_await upstream_.async_write(buffer.data(), use_nothrow);
+      // Written as one frame straight into the transport's buffer: no asynchronous
+      // operation unless the buffer is full (back-pressure).
+      beast::error_code wec;
+      const net::const_buffer data = buffer.data();
+      if (!upstream_.is_open()) {
+        wec = net::error::not_connected;  // closing: nothing may follow the close frame
+      } else if (!upstream_transport.try_write_frame(binary, /*masked=*/true, data)) {
+        auto [frame_ec] =
+            co_await upstream_transport.async_write_frame(binary, /*masked=*/true, data, use_nothrow);
+        wec = frame_ec;
+      }
       if (wec) {
         co_await close_client(websocket::close_reason(websocket::close_code::going_away));
         co_return;
@@ -184,6 +261,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
 
 net::awaitable<void> StreamRelay::upstream_to_client() {
   const ProxyDeps& deps = worker_.deps();
+  RelayTransport& client_transport = client_.next_layer();
   beast::flat_buffer buffer;
   for (;;) {
     auto [ec, bytes] = co_await upstream_.async_read(buffer, use_nothrow);
@@ -195,12 +273,26 @@ net::awaitable<void> StreamRelay::upstream_to_client() {
       co_await close_client(reason);
       co_return;
     }
-    co_await lock_client_writes();
-    client_.binary(upstream_.got_binary());
-    auto [wec, written] = co_await client_.async_write(buffer.data(), use_nothrow);
-    unlock_client_writes();
+    // As in client_to_upstream: one frame into the transport, without the write lock
+    // when nobody holds it (a synchronous write cannot interleave with anyone's).
+    const bool binary = upstream_.got_binary();
+    const net::const_buffer data = buffer.data();
+    beast::error_code wec;
+    if (client_write_busy_ || !client_.is_open() ||
+        !client_transport.try_write_frame(binary, /*masked=*/false, data)) {
+      co_await lock_client_writes();
+      if (!client_.is_open()) {
+        wec = net::error::not_connected;
+      } else {
+        auto [frame_ec] = co_await client_transport.async_write_frame(binary, /*masked=*/false,
+                                                                      data, use_nothrow);
+        wec = frame_ec;
+      }
+      unlock_client_writes();
+    }
     buffer.consume(buffer.size());
     if (wec) {
+      unbatch_to_upstream();
       co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
                                      use_nothrow);
       co_return;
@@ -227,7 +319,20 @@ net::awaitable<void> StreamRelay::send_rate_limit_error(const StreamLimiter::Ver
   unlock_client_writes();
 }
 
+// A close frame must not wait in a transport's buffer for more data: the peer's answer
+// to it is awaited next.
+void StreamRelay::unbatch_to_upstream() {
+  RelayTransport::unpair(client_.next_layer(), upstream_.next_layer());
+  upstream_.next_layer().flush();
+}
+
+void StreamRelay::unbatch_to_client() {
+  RelayTransport::unpair(upstream_.next_layer(), client_.next_layer());
+  client_.next_layer().flush();
+}
+
 net::awaitable<void> StreamRelay::close_client(websocket::close_reason reason) {
+  unbatch_to_client();
   co_await lock_client_writes();
   if (client_.is_open()) {
     co_await client_.async_close(reason, use_nothrow);

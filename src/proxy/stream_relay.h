@@ -7,6 +7,10 @@
 // Close handshakes are relayed with their code and reason. Stream activity renews the
 // session's lease; a plan change reaches the stream's limits within a second.
 //
+// Cost per message (the hot path of issue 5): both sockets go through RelayTransport
+// (reads in large pieces, writes in batches); one clock read per message; no timer per
+// read (Beast's idle timeout re-arms one on every read, so keep_alive() replaces it).
+//
 // Lives on its connection's worker thread; run() returns when both directions are done.
 #pragma once
 
@@ -19,6 +23,7 @@
 
 #include "proxy/beast.h"
 #include "proxy/caller.h"
+#include "proxy/relay_transport.h"
 #include "proxy/stream_limiter.h"
 
 namespace gw::proxy {
@@ -27,7 +32,7 @@ class Worker;
 
 class StreamRelay {
  public:
-  using WebSocket = boost::beast::websocket::stream<beast::tcp_stream&>;
+  using WebSocket = boost::beast::websocket::stream<RelayTransport&>;
 
   // `caller` is the session's creator, or nullptr for a session the gateway never saw
   // (limited with the free plan).
@@ -39,19 +44,26 @@ class StreamRelay {
   net::awaitable<void> run();
 
  private:
+  net::awaitable<void> relay_both();
   net::awaitable<void> client_to_upstream();
   net::awaitable<void> upstream_to_client();
+  net::awaitable<void> keep_alive();
   net::awaitable<void> send_rate_limit_error(const StreamLimiter::Verdict& verdict);
   net::awaitable<void> close_client(boost::beast::websocket::close_reason reason);
   net::awaitable<void> lock_client_writes();
+  void unbatch_to_upstream();
+  void unbatch_to_client();
   void unlock_client_writes();
-  net::awaitable<void> on_activity();
+  net::awaitable<void> renew_lease();
   StreamLimiter::Rates rates_for(const Caller* caller) const;
   bool refresh_due(std::chrono::nanoseconds now);
   net::awaitable<void> refresh_limits(std::chrono::nanoseconds now);
 
   static constexpr auto kRenewEvery = std::chrono::seconds(30);
   static constexpr auto kRefreshEvery = std::chrono::seconds(1);
+  // A client silent this long is pinged, silent twice as long dropped (Beast's suggested
+  // server idle timeout, 300 s with keep-alive pings).
+  static constexpr auto kIdlePing = std::chrono::seconds(150);
   static constexpr std::size_t kReadPiece = 64 * 1024;
 
   Worker& worker_;
@@ -64,7 +76,9 @@ class StreamRelay {
   std::uint64_t store_version_;
   std::uint64_t policy_version_;
   std::chrono::nanoseconds refreshed_at_;
-  std::chrono::steady_clock::time_point renewed_at_;
+  std::chrono::nanoseconds renewed_at_;
+  bool relaying_ = true;  // until both directions are done
+  net::steady_timer idle_timer_;
 
   // Client writes come from both loops (relayed messages, error frames, closes): one at
   // a time, waiters parked on a timer that unlock_client_writes() cancels.
