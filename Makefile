@@ -43,6 +43,8 @@ test: unit-test asan-test integration-test asan-integration-test
 bench: build
 	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	bash bench/http_bench.sh
+	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway RATE_PROBE=$(abspath $(BUILD_DIR))/bench/rate_probe \
+	  bash bench/latency_bench.sh
 	bash bench/redis_bench.sh
 
 clean:

@@ -70,62 +70,7 @@ REJECT_KEY=$(new_key "$GW_ADMIN_PORT" bench_reject "$REJECT_ACCOUNT")
 fi
 
 # ---- nginx ----------------------------------------------------------------------------
-NGINX_PORT=$(free_port)
-NGX=$WORK/nginx
-mkdir -p "$NGX/logs" "$NGX/tmp"
-USER_LINE=""
-if [[ $(id -u) -eq 0 ]]; then USER_LINE="user $(id -un) $(id -gn);"; fi
-cat >"$NGX/nginx.conf" <<EOF
-$USER_LINE
-daemon off;
-master_process on;
-worker_processes 1;
-pid $NGX/nginx.pid;
-error_log $NGX/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $NGX/tmp/body;
-  proxy_temp_path $NGX/tmp/proxy;
-  fastcgi_temp_path $NGX/tmp/fastcgi;
-  uwsgi_temp_path $NGX/tmp/uwsgi;
-  scgi_temp_path $NGX/tmp/scgi;
-  keepalive_requests 1000000;
-  limit_req_zone \$http_authorization zone=api:10m rate=1000000r/s;
-  limit_req_zone \$http_authorization zone=tiny:10m rate=1r/m;
-  limit_req_status 429;
-  upstream kallglot {
-    server 127.0.0.1:$MOCK_PORT;
-    keepalive 64;
-    keepalive_requests 1000000;
-  }
-  server {
-    listen 127.0.0.1:$NGINX_PORT backlog=4096;
-    location / {
-      limit_req zone=api burst=1000000 nodelay;
-      proxy_pass http://kallglot;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      add_header X-RateLimit-Limit 600 always;
-      add_header X-RateLimit-Remaining 599 always;
-      add_header X-RateLimit-Reset 1700000000 always;
-    }
-    location /reject/ {
-      limit_req zone=tiny;
-      proxy_pass http://kallglot;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      add_header X-RateLimit-Limit 1 always;
-      add_header X-RateLimit-Remaining 0 always;
-      add_header X-RateLimit-Reset 1700000000 always;
-    }
-  }
-}
-EOF
-taskset -c "$SERVER_CPU" nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" \
-  >"$OUT/nginx.log" 2>&1 &
-track nginx $!
-wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
+start_nginx
 
 # ---- haproxy --------------------------------------------------------------------------
 HAPROXY_PORT=$(free_port)

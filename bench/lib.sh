@@ -81,6 +81,68 @@ start_gateway() {
   wait_http "http://127.0.0.1:$GW_PORT/"
 }
 
+# start_nginx: the nginx baseline on SERVER_CPU in front of the mock upstream (one worker,
+# config in $WORK/nginx): `limit_req` keyed by the Authorization header, always admitting
+# on `/` and 1 r/m on `/reject/`; upstream keep-alive 64; three static X-RateLimit-*
+# headers. Sets NGINX_PORT.
+start_nginx() {
+  local ngx=$WORK/nginx user_line=""
+  NGINX_PORT=$(free_port)
+  mkdir -p "$ngx/logs" "$ngx/tmp"
+  if [[ $(id -u) -eq 0 ]]; then user_line="user $(id -un) $(id -gn);"; fi
+  cat >"$ngx/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $ngx/tmp/body;
+  proxy_temp_path $ngx/tmp/proxy;
+  fastcgi_temp_path $ngx/tmp/fastcgi;
+  uwsgi_temp_path $ngx/tmp/uwsgi;
+  scgi_temp_path $ngx/tmp/scgi;
+  keepalive_requests 1000000;
+  limit_req_zone \$http_authorization zone=api:10m rate=1000000r/s;
+  limit_req_zone \$http_authorization zone=tiny:10m rate=1r/m;
+  limit_req_status 429;
+  upstream kallglot {
+    server 127.0.0.1:$MOCK_PORT;
+    keepalive 64;
+    keepalive_requests 1000000;
+  }
+  server {
+    listen 127.0.0.1:$NGINX_PORT backlog=4096;
+    location / {
+      limit_req zone=api burst=1000000 nodelay;
+      proxy_pass http://kallglot;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      add_header X-RateLimit-Limit 600 always;
+      add_header X-RateLimit-Remaining 599 always;
+      add_header X-RateLimit-Reset 1700000000 always;
+    }
+    location /reject/ {
+      limit_req zone=tiny;
+      proxy_pass http://kallglot;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      add_header X-RateLimit-Limit 1 always;
+      add_header X-RateLimit-Remaining 0 always;
+      add_header X-RateLimit-Reset 1700000000 always;
+    }
+  }
+}
+EOF
+  taskset -c "$SERVER_CPU" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" \
+    >"$OUT/nginx.log" 2>&1 &
+  track nginx $!
+  wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
+}
+
 admin() {  # admin ADMIN_PORT METHOD PATH [JSON]
   curl -sS --fail-with-body --max-time 5 -X "$2" -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' ${4:+--data "$4"} "http://127.0.0.1:$1$3"
