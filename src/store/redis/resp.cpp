@@ -2,26 +2,36 @@
 
 #include <hiredis/hiredis.h>
 
-#include <boost/container/small_vector.hpp>
 #include <charconv>
-#include <cstdlib>
-#include <new>
+#include <cstring>
 
 namespace gw::store::redis {
 
+// RESP: "*<count>\r\n", then "$<length>\r\n<bytes>\r\n" per argument. Written here
+// rather than by hiredis 0.14's redisFormatCommandArgv, which formats every length with
+// sprintf: ~10k instructions for the 16 arguments of a check call (callgrind), a third of
+// what the gateway spends on a whole proxied request.
 std::string format_command(std::span<const std::string_view> args) {
-  boost::container::small_vector<const char*, 16> argv;
-  boost::container::small_vector<std::size_t, 16> lengths;
+  constexpr std::size_t kHeaderBytes = 1 + 20 + 2;  // kind, a 64-bit length, CRLF
+  std::size_t size = kHeaderBytes;
+  for (std::string_view arg : args) size += kHeaderBytes + arg.size() + 2;
+  std::string out(size, '\0');
+  char* p = out.data();
+  const auto header = [&p](char kind, std::size_t n) {
+    *p++ = kind;
+    p = std::to_chars(p, p + 20, n).ptr;
+    *p++ = '\r';
+    *p++ = '\n';
+  };
+  header('*', args.size());
   for (std::string_view arg : args) {
-    argv.push_back(arg.data());
-    lengths.push_back(arg.size());
+    header('$', arg.size());
+    if (!arg.empty()) std::memcpy(p, arg.data(), arg.size());
+    p += arg.size();
+    *p++ = '\r';
+    *p++ = '\n';
   }
-  char* formatted = nullptr;
-  const int length = redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(),
-                                            lengths.data());
-  if (length < 0 || formatted == nullptr) throw std::bad_alloc();
-  std::string out(formatted, static_cast<std::size_t>(length));
-  std::free(formatted);
+  out.resize(static_cast<std::size_t>(p - out.data()));
   return out;
 }
 

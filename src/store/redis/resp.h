@@ -1,5 +1,5 @@
-// The Redis protocol pieces the client uses: commands formatted by hiredis, replies read
-// as text or integers.
+// The Redis protocol pieces the client uses: commands formatted as RESP arrays, replies
+// (parsed by hiredis's reader) read as text or integers.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -13,7 +13,7 @@
 
 namespace gw::store::redis {
 
-// RESP of one command, formatted by hiredis (binary-safe arguments).
+// RESP of one command (binary-safe arguments), byte for byte what hiredis formats.
 std::string format_command(std::span<const std::string_view> args);
 
 // A string, status or error reply's text; empty for other types.
