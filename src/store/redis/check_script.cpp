@@ -1,8 +1,10 @@
 #include "store/redis/check_script.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <charconv>
+#include <cmath>
 #include <string>
 
 #include "store/redis/redis_keys.h"
@@ -180,6 +182,11 @@ end
 
 local algorithms = {f = fixed_window, s = sliding_window, g = gcra}
 
+-- The reply: every number as a big-endian double, in one string (see check_script.h).
+local function packed(out)
+  return struct.pack('>' .. string.rep('d', #out), unpack(out))
+end
+
 local key = KEYS[1]
 local charge = ARGV[1] == 'c'
 local now = tonumber(ARGV[2])
@@ -193,7 +200,7 @@ if now == 0 then
   now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 local out = {1, now}
-if n == 0 then return out end
+if n == 0 then return packed(out) end
 
 local names = {}
 for i = 1, n do names[i] = ARGV[5 * i] end
@@ -278,7 +285,7 @@ if #writes > 0 then
   local ttl = floor((needed + 999) / 1000) + 1000
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end
-return out
+return packed(out)
 )lua";
 
 bool is_transient_error(std::string_view text) noexcept {
@@ -380,43 +387,50 @@ void CheckCall::add_number(std::int64_t value) noexcept {
 core::Result<CheckResult, StoreError> decode_check_reply(const redisReply* reply,
                                                          std::size_t limit_count) {
   constexpr std::size_t kFieldsPerLimit = 7;
+  constexpr std::size_t kNumberBytes = 8;
   if (reply == nullptr) return protocol_error("check script: no reply");
   if (reply->type == REDIS_REPLY_ERROR) {
     const std::string_view text(reply->str, reply->len);
     return protocol_error("check script failed: " + std::string(text), is_transient_error(text));
   }
-  if (reply->type != REDIS_REPLY_ARRAY) {
-    return protocol_error("check script: expected an array reply, got type " +
+  if (reply->type != REDIS_REPLY_STRING) {
+    return protocol_error("check script: expected a string reply, got type " +
                           std::to_string(reply->type));
   }
   if (limit_count > kMaxLimitsPerCheck) {
     return protocol_error("check script: " + std::to_string(limit_count) + " limits expected");
   }
   const std::size_t expected = 2 + kFieldsPerLimit * limit_count;
-  if (reply->elements != expected) {
-    return protocol_error("check script: expected " + std::to_string(expected) + " elements, got " +
-                          std::to_string(reply->elements));
+  if (reply->len != expected * kNumberBytes) {
+    return protocol_error("check script: expected " + std::to_string(expected) +
+                          " numbers, got " + std::to_string(reply->len) + " bytes");
   }
+  std::array<std::int64_t, 2 + kFieldsPerLimit * kMaxLimitsPerCheck> numbers{};
   for (std::size_t i = 0; i < expected; ++i) {
-    if (reply->element[i] == nullptr || reply->element[i]->type != REDIS_REPLY_INTEGER) {
-      return protocol_error("check script: element " + std::to_string(i) + " is not an integer");
+    std::uint64_t bits = 0;
+    for (std::size_t b = 0; b < kNumberBytes; ++b) {
+      bits = bits << 8 | static_cast<unsigned char>(reply->str[i * kNumberBytes + b]);
     }
+    const double value = std::bit_cast<double>(bits);
+    if (!(std::abs(value) < 0x1p53) || value != std::trunc(value)) {
+      return protocol_error("check script: number " + std::to_string(i) + " is not an integer");
+    }
+    numbers[i] = static_cast<std::int64_t>(value);
   }
-  const auto at = [reply](std::size_t i) -> std::int64_t { return reply->element[i]->integer; };
 
   CheckResult result;
-  result.admitted = at(0) != 0;
+  result.admitted = numbers[0] != 0;
   result.count = limit_count;
   for (std::size_t i = 0; i < limit_count; ++i) {
-    const std::size_t base = 2 + kFieldsPerLimit * i;
+    const std::int64_t* at = numbers.data() + 2 + kFieldsPerLimit * i;
     limiter::Decision& d = result.decisions[i];
-    d.allowed = at(base) != 0;
-    d.over_limit = at(base + 1) != 0;
-    d.limit = at(base + 2);
-    d.remaining = at(base + 3);
-    d.used = at(base + 4);
-    d.reset_unix_s = at(base + 5);
-    d.retry_after = std::chrono::microseconds(at(base + 6));
+    d.allowed = at[0] != 0;
+    d.over_limit = at[1] != 0;
+    d.limit = at[2];
+    d.remaining = at[3];
+    d.used = at[4];
+    d.reset_unix_s = at[5];
+    d.retry_after = std::chrono::microseconds(at[6]);
   }
   return result;
 }

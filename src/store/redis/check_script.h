@@ -15,10 +15,12 @@
 // Call:  EVALSHA <sha> 1 <counters_key(subject)>
 //          <mode c|p> <now_us, 0 = TIME> <cost> <n>  then per limit:
 //          <name> <algorithm f|s|g> <limit> <window_us> <enforced 1|0>
-// Reply: integers: admitted, now_us, then per limit: allowed, over_limit, limit, remaining,
-//        used, reset_unix_s, retry_after_us.
-// State: one hash field per limit name, "<algorithm> <limit> <window_us> <start> <count>
-// <previous>" (the spec it was kept under, then CounterState in microseconds). A check
+// Reply: one string of big-endian doubles (all whole numbers, exact below 2^53):
+//        admitted, now_us, then per limit: allowed, over_limit, limit, remaining, used,
+//        reset_unix_s, retry_after_us. (One bulk reply instead of an array of 2 + 7n
+//        integers: hiredis allocated an object for each of those, ~6k instructions a call.)
+// State: one hash field per limit name, struct-packed: the algorithm, limit and window_us
+// it was kept under, then CounterState in microseconds. A check
 // writes only what it charges and the counters it carried over; the key expires when no
 // counter written in it matters any more (its TTL is only ever extended).
 #pragma once

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -18,6 +19,24 @@
 
 namespace gw::store::redis {
 namespace {
+
+// The script's reply format (check_script.h): numbers as big-endian doubles in one string.
+std::string pack_numbers(const std::vector<double>& values) {
+  std::string out;
+  for (const double v : values) {
+    const auto bits = std::bit_cast<std::uint64_t>(v);
+    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>(bits >> shift & 0xff);
+  }
+  return out;
+}
+
+// Number `i` of a packed reply.
+std::int64_t packed_number(const redisReply* reply, std::size_t i) {
+  std::uint64_t bits = 0;
+  for (std::size_t b = 0; b < 8; ++b) bits = bits << 8 | static_cast<unsigned char>(reply->str[8 * i + b]);
+  return static_cast<std::int64_t>(std::bit_cast<double>(bits));
+}
+
 
 using namespace std::chrono_literals;
 using core::UnixNanos;
@@ -434,8 +453,8 @@ TEST_F(CheckScriptTest, UsesRedisTimeWhenNowIsZero) {
   redisReply* reply = eval_raw({"acct_1:live", limits, 1}, CheckMode::check, 0);
   const std::int64_t after = redis_time_us();
   ASSERT_TRUE(reply != nullptr);
-  ASSERT_EQ(reply->type, REDIS_REPLY_ARRAY);
-  const std::int64_t now_us = reply->element[1]->integer;
+  ASSERT_EQ(reply->type, REDIS_REPLY_STRING);
+  const std::int64_t now_us = packed_number(reply, 1);
   EXPECT_GE(now_us, before);
   EXPECT_LE(now_us, after);
   const auto decoded = decode_check_reply(reply, 1);
@@ -508,32 +527,28 @@ TEST(CheckRequestError, RefusesWhatTheScriptCannotComputeExactly) {
   EXPECT_FALSE(e->transient);
 }
 
-// A reply built by hand, as hiredis would hand it over. Moving keeps the vectors' buffers,
-// so the pointers stay valid.
+// A string reply built by hand, as hiredis would hand it over.
 struct FakeReply {
+  std::string bytes;
   redisReply reply{};
-  std::vector<redisReply> items;
-  std::vector<redisReply*> pointers;
 
-  static FakeReply array(std::vector<long long> values) {
+  static FakeReply packed(const std::vector<double>& values) {
     FakeReply r;
-    r.items.resize(values.size());
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      r.items[i].type = REDIS_REPLY_INTEGER;
-      r.items[i].integer = values[i];
-      r.pointers.push_back(&r.items[i]);
-    }
-    r.reply.type = REDIS_REPLY_ARRAY;
-    r.reply.elements = values.size();
-    r.reply.element = r.pointers.data();
+    r.bytes = pack_numbers(values);
     return r;
+  }
+  redisReply* get() {
+    reply.type = REDIS_REPLY_STRING;
+    reply.str = bytes.data();
+    reply.len = bytes.size();
+    return &reply;
   }
 };
 
 TEST(DecodeCheckReply, TurnsMicrosecondsIntoDecisions) {
-  FakeReply r = FakeReply::array({0, 1'700'000'040'000'000, 1, 0, 10, 4, 6, 1'700'000'100, 0,  //
-                                  0, 1, 2, 0, 2, 1'700'000'100, 1'500'001});
-  const auto decoded = decode_check_reply(&r.reply, 2);
+  FakeReply r = FakeReply::packed({0, 1'700'000'040'000'000, 1, 0, 10, 4, 6, 1'700'000'100, 0,  //
+                                   0, 1, 2, 0, 2, 1'700'000'100, 1'500'001});
+  const auto decoded = decode_check_reply(r.get(), 2);
   ASSERT_TRUE(decoded.has_value());
   EXPECT_FALSE(decoded->admitted);
   ASSERT_EQ(decoded->count, 2u);
@@ -575,14 +590,16 @@ TEST(DecodeCheckReply, RefusesAnythingElseAsAProtocolError) {
 
   redisReply status{};
   status.type = REDIS_REPLY_STATUS;
-  EXPECT_NE(detail_of(&status, 1).find("array"), std::string::npos);
+  EXPECT_NE(detail_of(&status, 1).find("string reply"), std::string::npos);
 
-  FakeReply short_one = FakeReply::array({1, 5, 1, 0, 10, 9, 1, 100});  // 8 of 9 elements
-  EXPECT_NE(detail_of(&short_one.reply, 1).find("expected 9 elements, got 8"), std::string::npos);
+  FakeReply short_one = FakeReply::packed({1, 5, 1, 0, 10, 9, 1, 100});  // 8 of 9 numbers
+  EXPECT_NE(detail_of(short_one.get(), 1).find("expected 9 numbers, got 64 bytes"),
+            std::string::npos);
 
-  FakeReply text = FakeReply::array({1, 5, 1, 0, 10, 9, 1, 100, 0});
-  text.items[3].type = REDIS_REPLY_STRING;
-  EXPECT_NE(detail_of(&text.reply, 1).find("element 3"), std::string::npos);
+  FakeReply fraction = FakeReply::packed({1, 5, 1, 0.5, 10, 9, 1, 100, 0});
+  EXPECT_NE(detail_of(fraction.get(), 1).find("number 3"), std::string::npos);
+  FakeReply huge = FakeReply::packed({1, 5, 1, 0, 0x1p60, 9, 1, 100, 0});
+  EXPECT_NE(detail_of(huge.get(), 1).find("number 4"), std::string::npos);
 }
 
 }  // namespace
