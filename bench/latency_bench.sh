@@ -10,9 +10,9 @@
 #   2. rate   LOAD (0.5) × the gateway's peak, the same rate for every target
 #   3. runs   rate_probe at that rate against each target, RUNS times interleaved, medians
 #
-#   targets   upstream   rate_probe -> mock upstream (the direct path)
-#             nginx      rate_probe -> nginx limit_req (as in http_bench.sh) -> mock
-#             gateway    rate_probe -> gateway (memory store, an always-admitting account) -> mock
+#   targets   upstream   rate_probe -> the upstream (UPSTREAM: nginx `return 200` or mock; the direct path)
+#             nginx      rate_probe -> nginx limit_req (as in http_bench.sh) -> upstream
+#             gateway    rate_probe -> gateway (memory store, an always-admitting account) -> upstream
 #
 # Servers on SERVER_CPU, wrk and rate_probe on CLIENT_CPU (docs "Measuring here"). For
 # step 3 the servers and rate_probe also get SCHED_FIFO priority RT_PRIO (root only): on
@@ -68,7 +68,7 @@ trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-start_mock
+start_upstream  # the same upstream as http_bench.sh (UPSTREAM=mock|nginx)
 start_gateway gateway "store:
   backend: memory
 accounts:
@@ -78,7 +78,7 @@ start_nginx
 
 port_of() {
   case $1 in
-    upstream) echo "$MOCK_PORT" ;;
+    upstream) echo "$UPSTREAM_PORT" ;;
     nginx)    echo "$NGINX_PORT" ;;
     gateway)  echo "$GW_PORT" ;;
   esac

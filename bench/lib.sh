@@ -1,6 +1,11 @@
 # Shared by the benchmark scripts (sourced): process bookkeeping, ports, waiting for
-# servers, the mock upstream, and gateways with their admin helpers.
+# servers, the upstreams (mock or nginx), redis-server, and gateways with their admin helpers.
 # The sourcing script sets ROOT, BIN, OUT, WORK, PY, SERVER_CPU and ADMIN_TOKEN first.
+
+# The upstream start_upstream starts: nginx (`return 200`, the faster here; figures in
+# http_bench.sh) or mock. Only http_bench.sh uses it; the other scripts call start_mock.
+UPSTREAM=${UPSTREAM:-nginx}
+UPSTREAM_PORT=  # set by start_upstream; start_gateway/start_nginx fall back to MOCK_PORT
 
 PIDS=()
 declare -A NAMED_PIDS=()
@@ -66,14 +71,62 @@ start_mock() {
   wait_http "http://127.0.0.1:$MOCK_PORT/__mock/stats"
 }
 
-# start_gateway NAME STORE_YAML: a gateway on SERVER_CPU in front of the mock upstream,
+# start_nginx_upstream: an nginx on SERVER_CPU answering every request with a 200 and a
+# small JSON body (one worker, no proxying, no logging). Sets NGINX_UPSTREAM_PORT.
+start_nginx_upstream() {
+  local ngx=$WORK/nginx-upstream user_line=""
+  NGINX_UPSTREAM_PORT=$(free_port)
+  mkdir -p "$ngx/logs" "$ngx/tmp"
+  if [[ $(id -u) -eq 0 ]]; then user_line="user $(id -un) $(id -gn);"; fi
+  cat >"$ngx/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $ngx/nginx.pid;
+error_log $ngx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $ngx/tmp/body;
+  proxy_temp_path $ngx/tmp/proxy;
+  fastcgi_temp_path $ngx/tmp/fastcgi;
+  uwsgi_temp_path $ngx/tmp/uwsgi;
+  scgi_temp_path $ngx/tmp/scgi;
+  keepalive_requests 1000000;
+  keepalive_timeout 75s;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$NGINX_UPSTREAM_PORT backlog=4096;
+    location / { return 200 '{"ok":true}'; }
+  }
+}
+EOF
+  taskset -c "$SERVER_CPU" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" \
+    >"$OUT/nginx-upstream.log" 2>&1 &
+  track nginx-upstream $!
+  wait_http "http://127.0.0.1:$NGINX_UPSTREAM_PORT/"
+}
+
+# start_upstream: the upstream every contender proxies to, chosen by UPSTREAM (mock|nginx).
+# Sets UPSTREAM_PORT (used by start_gateway and start_nginx) and UPSTREAM_PROC (its
+# track name). Scripts that call start_mock alone stay on the mock.
+start_upstream() {
+  case $UPSTREAM in
+    mock)  start_mock; UPSTREAM_PORT=$MOCK_PORT; UPSTREAM_PROC=mock ;;
+    nginx) start_nginx_upstream; UPSTREAM_PORT=$NGINX_UPSTREAM_PORT; UPSTREAM_PROC=nginx-upstream ;;
+    *) echo "bench: UPSTREAM must be mock or nginx, not '$UPSTREAM'" >&2; exit 1 ;;
+  esac
+}
+
+# start_gateway NAME STORE_YAML: a gateway on SERVER_CPU in front of the upstream,
 # its `store:`/`accounts:` keys from STORE_YAML. Sets GW_PORT and GW_ADMIN_PORT.
 start_gateway() {
   local name=$1 store_yaml=$2
   GW_PORT=$(free_port)
   GW_ADMIN_PORT=$(free_port)
   printf 'listen: 127.0.0.1:%s\nadmin:\n  listen: 127.0.0.1:%s\nupstream:\n  url: http://127.0.0.1:%s\n%s\n' \
-    "$GW_PORT" "$GW_ADMIN_PORT" "$MOCK_PORT" "$store_yaml" >"$WORK/$name.yaml"
+    "$GW_PORT" "$GW_ADMIN_PORT" "${UPSTREAM_PORT:-$MOCK_PORT}" "$store_yaml" >"$WORK/$name.yaml"
   KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
     "$BIN" serve --config "$WORK/$name.yaml" >"$OUT/$name.log" 2>&1 &
   track "$name" $!
@@ -81,7 +134,7 @@ start_gateway() {
   wait_http "http://127.0.0.1:$GW_PORT/"
 }
 
-# start_nginx: the nginx baseline on SERVER_CPU in front of the mock upstream (one worker,
+# start_nginx: the nginx baseline on SERVER_CPU in front of the upstream (one worker,
 # config in $WORK/nginx): `limit_req` keyed by the Authorization header, always admitting
 # on `/` and 1 r/m on `/reject/`; upstream keep-alive 64; three static X-RateLimit-*
 # headers. Sets NGINX_PORT.
@@ -110,7 +163,7 @@ http {
   limit_req_zone \$http_authorization zone=tiny:10m rate=1r/m;
   limit_req_status 429;
   upstream kallglot {
-    server 127.0.0.1:$MOCK_PORT;
+    server 127.0.0.1:${UPSTREAM_PORT:-$MOCK_PORT};
     keepalive 64;
     keepalive_requests 1000000;
   }
@@ -141,6 +194,20 @@ EOF
     >"$OUT/nginx.log" 2>&1 &
   track nginx $!
   wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
+}
+
+# start_redis: a redis-server on SERVER_CPU without persistence, files in $WORK, log in
+# $OUT/redis.log. Sets REDIS_PORT.
+start_redis() {
+  REDIS_PORT=$(free_port)
+  taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+    --appendonly no --dir "$WORK" --logfile "$OUT/redis.log" &
+  track redis $!
+  for _ in $(seq 1 300); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "bench: redis-server did not come up:" >&2; tail -5 "$OUT/redis.log" >&2; exit 1
 }
 
 admin() {  # admin ADMIN_PORT METHOD PATH [JSON]

@@ -51,14 +51,7 @@ trap 'exit 130' INT TERM
 start_mock
 
 # ---- redis ----------------------------------------------------------------------------
-REDIS_PORT=$(free_port)
-taskset -c "$SERVER_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
-  --appendonly no --dir "$WORK" --logfile "$OUT/redis.log" &
-track redis $!
-for _ in $(seq 1 300); do
-  redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
-  sleep 0.05
-done
+start_redis
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 evalsha_calls() {
   rcli info commandstats | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p' | grep . || echo 0
