@@ -41,11 +41,14 @@ asan-integration-test: build-asan
 test: unit-test asan-test integration-test asan-integration-test
 
 bench: build
-	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-	bash bench/http_bench.sh
+	mkdir -p bench/results
+	$(BUILD_DIR)/bench/limiter_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=bench/results/limiter-$$(date +%Y%m%dT%H%M%S).json --benchmark_out_format=json
+	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway bash bench/http_bench.sh
 	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway RATE_PROBE=$(abspath $(BUILD_DIR))/bench/rate_probe \
 	  bash bench/latency_bench.sh
-	bash bench/redis_bench.sh
+	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway bash bench/redis_bench.sh
+	$(PYTHON) bench/ws_bench.py --binary $(abspath $(BUILD_DIR))/kallglot-gateway --runs 3
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR)
