@@ -71,11 +71,10 @@ start_mock() {
   wait_http "http://127.0.0.1:$MOCK_PORT/__mock/stats"
 }
 
-# start_nginx_upstream: an nginx on SERVER_CPU answering every request with a 200 and a
-# small JSON body (one worker, no proxying, no logging). Sets NGINX_UPSTREAM_PORT.
-start_nginx_upstream() {
-  local ngx=$WORK/nginx-upstream user_line=""
-  NGINX_UPSTREAM_PORT=$(free_port)
+# run_nginx NAME HTTP_DIRECTIVES: an nginx on SERVER_CPU (one worker, no access log, its
+# files under $WORK/NAME) with HTTP_DIRECTIVES inside its http { } block; tracked as NAME.
+run_nginx() {
+  local name=$1 ngx=$WORK/$1 user_line=""
   mkdir -p "$ngx/logs" "$ngx/tmp"
   if [[ $(id -u) -eq 0 ]]; then user_line="user $(id -un) $(id -gn);"; fi
   cat >"$ngx/nginx.conf" <<EOF
@@ -94,17 +93,24 @@ http {
   uwsgi_temp_path $ngx/tmp/uwsgi;
   scgi_temp_path $ngx/tmp/scgi;
   keepalive_requests 1000000;
-  keepalive_timeout 75s;
-  default_type application/json;
-  server {
-    listen 127.0.0.1:$NGINX_UPSTREAM_PORT backlog=4096;
-    location / { return 200 '{"ok":true}'; }
-  }
+$2
 }
 EOF
   taskset -c "$SERVER_CPU" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" \
-    >"$OUT/nginx-upstream.log" 2>&1 &
-  track nginx-upstream $!
+    >"$OUT/$name.log" 2>&1 &
+  track "$name" $!
+}
+
+# start_nginx_upstream: an nginx answering every request with a 200 and a small JSON body
+# (no proxying). Sets NGINX_UPSTREAM_PORT.
+start_nginx_upstream() {
+  NGINX_UPSTREAM_PORT=$(free_port)
+  run_nginx nginx-upstream "  keepalive_timeout 75s;
+  default_type application/json;
+  server {
+    listen 127.0.0.1:$NGINX_UPSTREAM_PORT backlog=4096;
+    location / { return 200 '{\"ok\":true}'; }
+  }"
   wait_http "http://127.0.0.1:$NGINX_UPSTREAM_PORT/"
 }
 
@@ -139,27 +145,8 @@ start_gateway() {
 # on `/` and 1 r/m on `/reject/`; upstream keep-alive 64; three static X-RateLimit-*
 # headers. Sets NGINX_PORT.
 start_nginx() {
-  local ngx=$WORK/nginx user_line=""
   NGINX_PORT=$(free_port)
-  mkdir -p "$ngx/logs" "$ngx/tmp"
-  if [[ $(id -u) -eq 0 ]]; then user_line="user $(id -un) $(id -gn);"; fi
-  cat >"$ngx/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $ngx/nginx.pid;
-error_log $ngx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $ngx/tmp/body;
-  proxy_temp_path $ngx/tmp/proxy;
-  fastcgi_temp_path $ngx/tmp/fastcgi;
-  uwsgi_temp_path $ngx/tmp/uwsgi;
-  scgi_temp_path $ngx/tmp/scgi;
-  keepalive_requests 1000000;
-  limit_req_zone \$http_authorization zone=api:10m rate=1000000r/s;
+  run_nginx nginx "  limit_req_zone \$http_authorization zone=api:10m rate=1000000r/s;
   limit_req_zone \$http_authorization zone=tiny:10m rate=1r/m;
   limit_req_status 429;
   upstream kallglot {
@@ -173,7 +160,7 @@ http {
       limit_req zone=api burst=1000000 nodelay;
       proxy_pass http://kallglot;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       add_header X-RateLimit-Limit 600 always;
       add_header X-RateLimit-Remaining 599 always;
       add_header X-RateLimit-Reset 1700000000 always;
@@ -182,17 +169,12 @@ http {
       limit_req zone=tiny;
       proxy_pass http://kallglot;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       add_header X-RateLimit-Limit 1 always;
       add_header X-RateLimit-Remaining 0 always;
       add_header X-RateLimit-Reset 1700000000 always;
     }
-  }
-}
-EOF
-  taskset -c "$SERVER_CPU" nginx -p "$ngx" -c "$ngx/nginx.conf" -e "$ngx/logs/error.log" \
-    >"$OUT/nginx.log" 2>&1 &
-  track nginx $!
+  }"
   wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
 }
 

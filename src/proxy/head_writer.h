@@ -16,6 +16,21 @@ namespace gw::proxy {
 
 using HeadBuffer = boost::container::string;
 
+// A decimal number formatted in place (std::to_chars), for the pieces of a head.
+class Digits {
+ public:
+  explicit Digits(std::int64_t value) noexcept {
+    auto [end, ec] = std::to_chars(buf_, buf_ + sizeof(buf_), value);
+    (void)ec;
+    size_ = static_cast<std::size_t>(end - buf_);
+  }
+  std::string_view view() const noexcept { return {buf_, size_}; }
+
+ private:
+  char buf_[24];
+  std::size_t size_ = 0;
+};
+
 class HeadWriter {
  public:
   explicit HeadWriter(HeadBuffer& out) : out_(out) {}
@@ -55,20 +70,6 @@ class HeadWriter {
   }
 
  private:
-  class Digits {
-   public:
-    explicit Digits(std::int64_t value) noexcept {
-      auto [end, ec] = std::to_chars(buf_, buf_ + sizeof(buf_), value);
-      (void)ec;
-      size_ = static_cast<std::size_t>(end - buf_);
-    }
-    std::string_view view() const noexcept { return {buf_, size_}; }
-
-   private:
-    char buf_[24];
-    std::size_t size_ = 0;
-  };
-
   HeadBuffer& out_;
 };
 

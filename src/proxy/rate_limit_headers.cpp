@@ -9,21 +9,6 @@
 namespace gw::proxy {
 namespace {
 
-// Formats into a small stack buffer (for the IETF fields, built as strings first).
-class Number {
- public:
-  explicit Number(std::int64_t v) noexcept {
-    auto [end, ec] = std::to_chars(buf_, buf_ + sizeof(buf_), v);
-    (void)ec;
-    size_ = static_cast<std::size_t>(end - buf_);
-  }
-  std::string_view view() const noexcept { return {buf_, size_}; }
-
- private:
-  char buf_[24];
-  std::size_t size_ = 0;
-};
-
 std::int64_t window_seconds(const limiter::LimitSpec& spec) {
   return std::chrono::duration_cast<std::chrono::seconds>(spec.window).count();
 }
@@ -39,7 +24,7 @@ void append_param(std::string& out, std::string_view key, std::int64_t value) {
   out += ';';
   out += key;
   out += '=';
-  out += Number(value).view();
+  out += Digits(value).view();
 }
 
 }  // namespace
