@@ -5,7 +5,9 @@
 // head is already in the buffer. On the proxy's request path (two heads per request) that
 // machinery cost more than parsing itself (callgrind). Here the coroutine reads with one
 // async_read_some at a time and feeds Beast's own parser directly: same parser, same
-// limits, same error codes as async_read_header.
+// limits, same error codes as async_read_header. (HttpConnection also reads and writes on
+// the socket itself, under its tcp_stream: the stream's per-operation layer only served
+// timeouts, which are deadlines now.)
 #pragma once
 
 #include <boost/beast/core/read_size.hpp>
@@ -33,15 +35,15 @@ HeadProgress feed_head(beast::flat_buffer& buffer, http::parser<isRequest, Body>
 }
 
 // Reads into `buffer` until `parser` has the whole head (what the buffer already holds is
-// parsed first). The stream's expiry, if any, applies to each read.
+// parsed first). Straight from the socket: timeouts are the caller's (HttpConnection::arm).
 template <bool isRequest, class Body>
-net::awaitable<beast::error_code> read_head(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+net::awaitable<beast::error_code> read_head(tcp::socket& socket, beast::flat_buffer& buffer,
                                             http::parser<isRequest, Body>& parser) {
   beast::error_code ec;
   while (feed_head(buffer, parser, ec) == HeadProgress::need_more) {
     const std::size_t size = beast::read_size(buffer, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
-    auto [read_ec, n] = co_await stream.async_read_some(buffer.prepare(size), use_nothrow);
+    auto [read_ec, n] = co_await socket.async_read_some(buffer.prepare(size), use_nothrow);
     if (read_ec == net::error::eof) {
       if (!parser.got_some()) co_return http::error::end_of_stream;
       parser.put_eof(ec);

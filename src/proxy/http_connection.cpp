@@ -149,7 +149,7 @@ net::awaitable<void> HttpConnection::run() {
     // The head is nearly always whole in the first read: parse it without a coroutine.
     beast::error_code ec;
     if (feed_head(buffer_, parser, ec) == HeadProgress::need_more) {
-      ec = co_await read_head(stream_, buffer_, parser);
+      ec = co_await read_head(stream_.socket(), buffer_, parser);
     }
     disarm();  // the head is in; each phase of handling arms its own deadline
     if (ec) {
@@ -187,7 +187,7 @@ net::awaitable<void> HttpConnection::lingering_close() {
     std::size_t drained = 0;
     arm(kLingerTimeout);
     while (drained < kMaxLingerBytes) {
-      auto [read_ec, n] = co_await stream_.async_read_some(net::buffer(sink), use_nothrow);
+      auto [read_ec, n] = co_await stream_.socket().async_read_some(net::buffer(sink), use_nothrow);
       if (read_ec) break;
       drained += n;
     }
@@ -201,7 +201,7 @@ net::awaitable<bool> HttpConnection::wait_for_request() {
   if (buffer_.size() > 0) co_return true;
   idle_ = true;
   arm(policy().config().http.idle_timeout);
-  auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(4096), use_nothrow);
+  auto [ec, n] = co_await stream_.socket().async_read_some(buffer_.prepare(4096), use_nothrow);
   idle_ = false;
   if (ec) co_return false;
   buffer_.commit(n);
@@ -526,7 +526,7 @@ net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status st
   head.end();
   const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(json_body)};
   arm(policy().config().http.idle_timeout);
-  auto [ec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
+  auto [ec, n] = co_await net::async_write(stream_.socket(), buffers, use_nothrow);
   co_return !ec && keep_alive;
 }
 
@@ -560,7 +560,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
   if (has_body && beast::iequals(req[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     arm(config.http.idle_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, net::buffer(kContinue), use_nothrow);
+    auto [ec, n] = co_await net::async_write(stream_.socket(), net::buffer(kContinue), use_nothrow);
     if (ec) co_return false;
   }
 
@@ -590,7 +590,8 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     head_.clear();
     write_upstream_request_head(exchange, head_);
     const RelayResult sent =
-        co_await relay_message(stream_, buffer_, parser, config.http.idle_timeout, upstream.stream,
+        co_await relay_message(stream_.socket(), buffer_, parser, config.http.idle_timeout,
+                               upstream.stream.socket(),
                                config.upstream.request_timeout, req.chunked(), head_, nullptr);
     if (sent.read_error) {
       co_await settle_session_slot(exchange, {});
@@ -607,7 +608,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     beast::error_code ec = sent.write_error;
     if (!ec) {
       arm(config.upstream.request_timeout);
-      ec = co_await read_head(upstream.stream, upstream.buffer, rp);
+      ec = co_await read_head(upstream.stream.socket(), upstream.buffer, rp);
     }
     if (ec) {
       // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
@@ -656,11 +657,11 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     if (exchange.upstream_status != 0) {
       const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(held)};
       arm(config.upstream.request_timeout);
-      auto [wec, n] = co_await net::async_write(stream_, buffers, use_nothrow);
+      auto [wec, n] = co_await net::async_write(stream_.socket(), buffers, use_nothrow);
       relayed.write_error = wec;
     } else {
-      relayed = co_await relay_message(upstream.stream, upstream.buffer, rp,
-                                       config.upstream.request_timeout, stream_,
+      relayed = co_await relay_message(upstream.stream.socket(), upstream.buffer, rp,
+                                       config.upstream.request_timeout, stream_.socket(),
                                        config.upstream.request_timeout, rp.chunked(), head_,
                                        creating_session(exchange) ? &held : nullptr);
       exchange.upstream_status = relayed.read_error ? 0 : status;
@@ -992,8 +993,8 @@ void HttpConnection::write_client_response_head(Exchange& exchange,
 // (a 50 MB upload is never held whole). A chunked body is re-chunked as it is relayed.
 template <class Parser>
 net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
-    beast::tcp_stream& in, beast::flat_buffer& in_buffer, Parser& parser,
-    std::chrono::milliseconds read_timeout, beast::tcp_stream& out,
+    tcp::socket& in, beast::flat_buffer& in_buffer, Parser& parser,
+    std::chrono::milliseconds read_timeout, tcp::socket& out,
     std::chrono::milliseconds write_timeout, bool chunked, const HeadBuffer& head,
     std::string* capture) {
   static constexpr std::string_view kCrlf = "\r\n";

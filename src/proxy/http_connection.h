@@ -73,9 +73,9 @@ class HttpConnection {
   void write_client_response_head(Exchange& exchange, const http::response_header<>& res,
                                   bool keep_alive, HeadBuffer& out);
   template <class Parser>
-  net::awaitable<RelayResult> relay_message(beast::tcp_stream& in, beast::flat_buffer& in_buffer,
+  net::awaitable<RelayResult> relay_message(tcp::socket& in, beast::flat_buffer& in_buffer,
                                             Parser& parser, std::chrono::milliseconds read_timeout,
-                                            beast::tcp_stream& out,
+                                            tcp::socket& out,
                                             std::chrono::milliseconds write_timeout, bool chunked,
                                             const HeadBuffer& head, std::string* capture);
 
