@@ -1,6 +1,7 @@
 #include "policy/route_pattern.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace gw::policy {
 namespace {
@@ -84,6 +85,11 @@ core::Result<RoutePattern, std::string> parse_route_pattern(std::string_view pat
 }
 
 std::string canonical_route(const RoutePattern& pattern) {
+  // Literal text matches in any letter case (RouteTable), so it compares in lower case.
+  const auto lowered = [](std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  };
   std::string out = pattern.method;
   out += ' ';
   if (pattern.segments.empty()) {
@@ -93,13 +99,13 @@ std::string canonical_route(const RoutePattern& pattern) {
     out += '/';
     switch (s.kind) {
       case PatternSegment::Kind::literal:
-        out += s.text;
+        out += lowered(s.text);
         break;
       case PatternSegment::Kind::param:
         out += "{}";
         break;
       case PatternSegment::Kind::prefix:
-        out += s.text;
+        out += lowered(s.text);
         out += '*';
         break;
     }

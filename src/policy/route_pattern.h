@@ -32,7 +32,7 @@ struct RoutePattern {
 core::Result<RoutePattern, std::string> parse_route_pattern(std::string_view pattern);
 
 // A form in which two patterns that match exactly the same requests compare equal
-// (parameter names are dropped): "GET /v1/sessions/{}/end".
+// (parameter names are dropped, literals lower-cased): "GET /v1/sessions/{}/end".
 std::string canonical_route(const RoutePattern& pattern);
 
 }  // namespace gw::policy

@@ -2,6 +2,8 @@
 // so it never allocates. Empty request segments are skipped ("/v1//sessions/" is matched as
 // "/v1/sessions"): a client must not escape a group limit, or the concurrent-session slot of
 // `POST /v1/sessions`, by doubling or appending a slash that the upstream router ignores.
+// Literal segments match whatever their letter case: Express routes case-insensitively by
+// default, so `/V1/Analysis/run` must be counted as the analysis route it reaches.
 // Dot segments and percent-encoding are the proxy's to normalize before matching.
 #include "policy/route_table.h"
 
@@ -32,6 +34,17 @@ Segments split_segments(std::string_view path) {
     i = end;
   }
   return segments;
+}
+
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// ASCII case-insensitive: whether `segment` starts with `prefix` (equals it when `whole`).
+bool matches_text(std::string_view segment, std::string_view prefix, bool whole) {
+  if (whole ? segment.size() != prefix.size() : segment.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (lower(segment[i]) != lower(prefix[i])) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -107,7 +120,7 @@ std::optional<std::size_t> RouteTable::match(std::string_view method, std::strin
       const Segment& s = route.segments[i];
       switch (s.kind) {
         case Segment::Kind::literal:
-          matched = segments[i] == s.text;
+          matched = matches_text(segments[i], s.text, /*whole=*/true);
           break;
         case Segment::Kind::param:
           if (!have_param) {
@@ -116,7 +129,7 @@ std::optional<std::size_t> RouteTable::match(std::string_view method, std::strin
           }
           break;
         case Segment::Kind::prefix:
-          matched = segments[i].starts_with(s.text);
+          matched = matches_text(segments[i], s.text, /*whole=*/false);
           break;
       }
     }

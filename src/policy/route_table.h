@@ -1,7 +1,9 @@
 // Maps (method, path) to a value through route patterns "METHOD /path/{id}/x*":
 // METHOD is an HTTP method or `*` (any); `{name}` matches exactly one non-empty path
 // segment; a trailing `*` makes the last segment a prefix match that also covers deeper
-// paths (`/v1/recordings/*` matches `/v1/recordings/a/b`). The query string is ignored.
+// paths (`/v1/recordings/*` matches `/v1/recordings/a/b`). The query string is ignored;
+// literal text matches in any letter case, and empty segments ("//", a trailing '/') are
+// skipped, as lenient origin routers read them.
 // Compiled once; match() splits the path once and allocates only for paths deeper than 16
 // segments. Immutable after build: thread-safe to share.
 #pragma once

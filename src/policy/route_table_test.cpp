@@ -39,7 +39,7 @@ std::optional<std::size_t> match(const RouteTable& t, std::string_view m, std::s
   return t.match(m, p);
 }
 
-TEST(RouteTable, LiteralRoutesMatchExactly) {
+TEST(RouteTable, LiteralRoutesMatchTheirTextInAnyLetterCase) {
   const auto t = build(
       {{"POST /v1/sessions", 1}, {"POST /v1/sessions/{id}/end", 2}, {"GET /v1/sessions/{id}", 3}});
   EXPECT_EQ(match(t, "POST", "/v1/sessions"), 1u);
@@ -49,8 +49,22 @@ TEST(RouteTable, LiteralRoutesMatchExactly) {
   EXPECT_EQ(match(t, "POST", "/v1/sessions/x"), std::nullopt);
   EXPECT_EQ(match(t, "GET", "/v1/sessions/x/end"), std::nullopt);
   EXPECT_EQ(match(t, "POST", "/v1/sessionsx"), std::nullopt);
-  EXPECT_EQ(match(t, "POST", "/v1/Sessions"), std::nullopt);  // paths are case-sensitive
-  EXPECT_EQ(match(t, "post", "/v1/sessions"), std::nullopt);  // so are methods
+  // Express routes case-insensitively: `/V1/Sessions` must take the creation's slot.
+  EXPECT_EQ(match(t, "POST", "/v1/Sessions"), 1u);
+  EXPECT_EQ(match(t, "POST", "/V1/SESSIONS/x/END"), 2u);
+  EXPECT_EQ(match(t, "POST", "/v1/sessionsX"), std::nullopt);
+  EXPECT_EQ(match(t, "post", "/v1/sessions"), std::nullopt);  // methods are case-sensitive
+}
+
+TEST(RouteTable, PrefixRoutesMatchInAnyLetterCase) {
+  const auto t = build({{"* /v1/analysis*", 4}});
+  EXPECT_EQ(match(t, "GET", "/V1/ANALYSIS/run"), 4u);
+  EXPECT_EQ(match(t, "GET", "/v1/AnalysisX"), 4u);
+  EXPECT_EQ(match(t, "GET", "/v1/analysi"), std::nullopt);
+}
+
+TEST(RouteTable, RoutesDifferingOnlyInLetterCaseAreTheSameRoute) {
+  EXPECT_FALSE(RouteTable::build({{"GET /v1/Things", 1}, {"GET /v1/things", 2}}));
 }
 
 TEST(RouteTable, ParamIsExactlyOneNonEmptySegment) {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/beast/core/read_size.hpp>
+#include <string_view>
 
 #include "proxy/beast.h"
 
@@ -18,16 +19,27 @@ namespace gw::proxy {
 
 enum class HeadProgress { done, need_more, failed };
 
+// For callers with no use for the head's raw bytes.
+struct IgnoreHeadBytes {
+  void operator()(std::string_view) const noexcept {}
+};
+
 // Parses what `buffer` holds into `parser`, consuming what the parser used. `ec` is set
 // when failed (http::error::header_limit, bad_*, body_limit for a declared Content-Length
-// over the parser's body limit...).
-template <bool isRequest, class Body>
+// over the parser's body limit...). Once the head is whole, `on_head` sees its raw bytes
+// (Beast's parser does not consume an incomplete head, and stops after a complete one).
+template <bool isRequest, class Body, class OnHead = IgnoreHeadBytes>
 HeadProgress feed_head(beast::flat_buffer& buffer, http::parser<isRequest, Body>& parser,
-                       beast::error_code& ec) {
+                       beast::error_code& ec, OnHead&& on_head = {}) {
   ec = {};
   if (buffer.size() > 0) {
-    buffer.consume(parser.put(buffer.data(), ec));
-    if (parser.is_header_done()) return HeadProgress::done;
+    const std::size_t used = parser.put(buffer.data(), ec);
+    if (parser.is_header_done()) {
+      on_head(std::string_view(static_cast<const char*>(buffer.data().data()), used));
+      buffer.consume(used);
+      return HeadProgress::done;
+    }
+    buffer.consume(used);
     if (ec && ec != http::error::need_more) return HeadProgress::failed;
     ec = {};
   }
@@ -36,11 +48,12 @@ HeadProgress feed_head(beast::flat_buffer& buffer, http::parser<isRequest, Body>
 
 // Reads into `buffer` until `parser` has the whole head (what the buffer already holds is
 // parsed first). Straight from the socket: timeouts are the caller's (HttpConnection::arm).
-template <bool isRequest, class Body>
+template <bool isRequest, class Body, class OnHead = IgnoreHeadBytes>
 net::awaitable<beast::error_code> read_head(tcp::socket& socket, beast::flat_buffer& buffer,
-                                            http::parser<isRequest, Body>& parser) {
+                                            http::parser<isRequest, Body>& parser,
+                                            OnHead on_head = {}) {
   beast::error_code ec;
-  while (feed_head(buffer, parser, ec) == HeadProgress::need_more) {
+  while (feed_head(buffer, parser, ec, on_head) == HeadProgress::need_more) {
     const std::size_t size = beast::read_size(buffer, 65536);
     if (size == 0) co_return http::error::buffer_overflow;
     auto [read_ec, n] = co_await socket.async_read_some(buffer.prepare(size), use_nothrow);

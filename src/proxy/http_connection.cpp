@@ -1,7 +1,5 @@
 #include "proxy/http_connection.h"
 
-#include "proxy/caller_lookup.h"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -13,17 +11,21 @@
 #include <charconv>
 
 #include "core/api_error.h"
+#include "core/http_date.h"
 #include "core/log_throttle.h"
 #include "core/request_id.h"
 #include "limiter/check.h"
 #include "proxy/caller_lookup.h"
+#include "proxy/credentials.h"
 #include "proxy/head_reader.h"
 #include "proxy/head_writer.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/rate_limit_headers.h"
 #include "proxy/request_target.h"
+#include "proxy/request_validation.h"
 #include "proxy/store_await.h"
 #include "proxy/stream_relay.h"
+#include "proxy/upstream_request_head.h"
 #include "proxy/worker.h"
 
 namespace gw::proxy {
@@ -38,25 +40,6 @@ std::string_view path_of(std::string_view target) {
   return query == std::string_view::npos ? target : target.substr(0, query);
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-// The API key from `Authorization: Bearer <key>` or `X-API-Key`, or empty.
-std::string_view api_key_of(const http::fields& fields) {
-  if (auto it = fields.find(http::field::authorization); it != fields.end()) {
-    std::string_view value = trim(it->value());
-    constexpr std::string_view kBearer = "bearer ";
-    if (value.size() > kBearer.size() && beast::iequals(value.substr(0, kBearer.size()), kBearer)) {
-      return trim(value.substr(kBearer.size()));
-    }
-  }
-  if (auto it = fields.find("X-API-Key"); it != fields.end()) return trim(it->value());
-  return {};
-}
-
 std::string window_phrase(const limiter::LimitSpec& spec) {
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(spec.window).count();
   if (seconds == 60) return "per minute";
@@ -69,6 +52,13 @@ bool is_malformed_request(const beast::error_code& ec) {
   return &ec.category() == &beast::error_code(http::error::bad_method).category() &&
          ec != http::error::end_of_stream && ec != http::error::partial_message &&
          ec != http::error::need_buffer;
+}
+
+// A parse error of the body's framing fields (RFC 9112 §6.3), which Beast finds itself
+// for some conflicts (a second Content-Length that disagrees, chunked then another coding).
+bool is_framing_error(const beast::error_code& ec) {
+  return ec == http::error::bad_content_length || ec == http::error::multiple_content_length ||
+         ec == http::error::bad_transfer_encoding;
 }
 
 // Store failures are hit by every request during an outage: a line a second, with the
@@ -148,8 +138,10 @@ net::awaitable<void> HttpConnection::run() {
     arm(http_config.header_timeout);
     // The head is nearly always whole in the first read: parse it without a coroutine.
     beast::error_code ec;
-    if (feed_head(buffer_, parser, ec) == HeadProgress::need_more) {
-      ec = co_await read_head(stream_.socket(), buffer_, parser);
+    bool folded = false;  // obs-fold in the raw head, which the parser unfolds
+    const auto inspect = [&folded](std::string_view head) { folded = has_obs_fold(head); };
+    if (feed_head(buffer_, parser, ec, inspect) == HeadProgress::need_more) {
+      ec = co_await read_head(stream_.socket(), buffer_, parser, inspect);
     }
     disarm();  // the head is in; each phase of handling arms its own deadline
     if (ec) {
@@ -162,6 +154,12 @@ net::awaitable<void> HttpConnection::run() {
         Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
                                "request_too_large", "Request body too large.");
+      } else if (is_framing_error(ec)) {
+        Exchange exchange{.request_id = core::generate_request_id()};
+        co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                               "invalid_request_framing",
+                               "The request body must be framed by one Content-Length or by "
+                               "Transfer-Encoding: chunked.");
       } else if (is_malformed_request(ec)) {
         Exchange exchange{.request_id = core::generate_request_id()};
         co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
@@ -169,7 +167,7 @@ net::awaitable<void> HttpConnection::run() {
       }
       break;
     }
-    if (!co_await handle(parser)) break;
+    if (!co_await handle(parser, folded)) break;
   }
   co_await lingering_close();
 }
@@ -208,7 +206,7 @@ net::awaitable<bool> HttpConnection::wait_for_request() {
   co_return true;
 }
 
-net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
+net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold) {
   const ProxyDeps& deps = worker_.deps();
   auto& req = parser.get();
   Exchange exchange;
@@ -223,8 +221,21 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     exchange.request_id = core::generate_request_id();
   }
 
+  // One framing, one Host, nothing two parsers could read two ways (request_validation.h).
+  auto checked = validate_request_head(req, obs_fold);
+  if (!checked) {
+    exchange.closing = true;
+    const RequestRefusal& refusal = checked.error();
+    co_await respond_error(exchange, static_cast<http::status>(refusal.status),
+                           "invalid_request_error", refusal.code, refusal.message);
+    co_return false;
+  }
+  exchange.upstream.framing = checked->framing;
+  exchange.upstream.host = checked->host;
+
   const auto& config = policy().config();
   if (auto length = parser.content_length(); length && *length > config.http.max_body_bytes) {
+    exchange.closing = true;
     co_await respond_error(exchange, http::status::payload_too_large, "invalid_request_error",
                            "request_too_large", "Request body too large.");
     co_return false;
@@ -234,8 +245,11 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
   if (!is_normal_target(req.target())) {
     std::optional<std::string> target = normalize_target(req.target());
     if (!target) {
+      exchange.closing = true;
       co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
-                             "malformed_request", "The request target is not valid.");
+                             "invalid_request_target",
+                             "The request target is not a path the gateway accepts (see the "
+                             "API reference: no ';', '\\', encoded '/' or double encoding).");
       co_return false;
     }
     if (*target != req.target()) req.target(*target);
@@ -250,6 +264,14 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     // Session streams are the one route without an API key: Kallglot authenticates them
     // with the session's stream token, which goes through. No other route upgrades.
     if (session_route == policy::SessionRoute::stream) {
+      if (exchange.upstream.framing.kind != BodyFraming::Kind::none) {
+        // RFC 6455 §4.1: a handshake is a GET without a body; bytes after its head would
+        // reach the relay as frames.
+        exchange.closing = true;
+        co_await respond_error(exchange, http::status::bad_request, "invalid_request_error",
+                               "malformed_request", "A WebSocket handshake carries no body.");
+        co_return false;
+      }
       disarm();  // a stream keeps its own time (StreamRelay)
       co_await relay_stream(exchange, std::move(session_id));
       co_return false;
@@ -260,8 +282,18 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     co_return false;
   }
 
-  // 1. Who is calling.
-  const std::string_view key = api_key_of(req);
+  // 1. Who is calling: one credential, charged and forwarded as the gateway read it.
+  const PresentedCredential credential = presented_credential(req);
+  if (credential.kind == PresentedCredential::Kind::conflicting) {
+    deps.metrics.unauthenticated();
+    const bool keep = co_await discard_request_body(exchange);
+    const bool kept = co_await respond_error(
+        exchange, http::status::bad_request, "invalid_request_error", "multiple_api_keys",
+        "More than one API key was provided. Send exactly one, in 'Authorization: Bearer "
+        "<key>' or 'X-API-Key'.");
+    co_return keep&& kept;
+  }
+  const std::string_view key = credential.key;
   if (!key.empty()) {
     // A cache hit (nearly every request) costs no coroutine frame. (No co_await inside a
     // conditional expression: GCC 12 mishandles the temporaries.)
@@ -281,7 +313,10 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
       co_return false;
     }
     exchange.caller = std::move(*found);
+    if (exchange.caller) exchange.upstream.credential = {key, credential.via_authorization};
   }
+  // An anonymous caller is forwarded with no credential: the upstream must not
+  // authenticate a request the gateway counted against a client address.
   if (!exchange.caller && config.unknown_key == config::UnknownKey::anonymous) {
     exchange.caller = worker_.callers().anonymous(client_ip_, policy(), policy_version_);
   }
@@ -289,8 +324,9 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser) {
     deps.metrics.unauthenticated();
     const bool keep = co_await discard_request_body(exchange);
     const std::string_view message =
-        key.empty() ? "No API key provided. Use 'Authorization: Bearer <key>' or 'X-API-Key'."
-                    : "Invalid API key provided.";
+        credential.kind == PresentedCredential::Kind::none
+            ? "No API key provided. Use 'Authorization: Bearer <key>' or 'X-API-Key'."
+            : "Invalid API key provided.";
     const bool kept = co_await respond_error(exchange, http::status::unauthorized,
                                              "authentication_error", "invalid_api_key", message);
     co_return keep&& kept;
@@ -513,12 +549,19 @@ void HttpConnection::write_connection_field(Exchange& exchange, HeadWriter& head
 net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status status,
                                              std::string_view json_body,
                                              std::optional<std::int64_t> retry_after) {
-  const bool keep_alive = exchange.parser != nullptr && exchange.parser->keep_alive() &&
-                          exchange.parser->is_done() && !worker_.draining();
+  const bool keep_alive = !exchange.closing && exchange.parser != nullptr &&
+                          exchange.parser->keep_alive() && exchange.parser->is_done() &&
+                          !worker_.draining();
+  const core::UnixNanos now =
+      exchange.now.count() != 0 ? exchange.now : worker_.deps().clock.now();
   head_.clear();
   HeadWriter head(head_);
   head.status_line(static_cast<unsigned>(status), http::obsolete_reason(status));
+  head.field("Date", core::http_date(core::to_unix_seconds(now)));  // RFC 9110 §6.6.1
   head.field("Content-Type", "application/json");
+  if (status == http::status::unauthorized) {
+    head.field("WWW-Authenticate", "Bearer realm=\"kallglot\"");  // RFC 9110 §15.5.2
+  }
   if (retry_after) head.field("Retry-After", *retry_after);
   write_gateway_fields(exchange, head);
   write_connection_field(exchange, head, keep_alive);
@@ -588,11 +631,15 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
 
     // The request: its head as the upstream should see it, then its body as it arrives.
     head_.clear();
-    write_upstream_request_head(exchange, head_);
+    exchange.upstream.client_ip = client_ip_;
+    exchange.upstream.request_id = exchange.request_id;
+    write_upstream_request_head(req, exchange.upstream, head_);
     const RelayResult sent =
         co_await relay_message(stream_.socket(), buffer_, parser, config.http.idle_timeout,
                                upstream.stream.socket(),
-                               config.upstream.request_timeout, req.chunked(), head_, nullptr);
+                               config.upstream.request_timeout,
+                               exchange.upstream.framing.kind == BodyFraming::Kind::chunked, head_,
+                               nullptr);
     if (sent.read_error) {
       co_await settle_session_slot(exchange, {});
       if (sent.read_error == http::error::body_limit) {
@@ -933,38 +980,6 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   co_await relay.run();
 }
 
-// Request line and fields for the upstream: hop-by-hop fields dropped, the client's
-// X-Forwarded-For extended, X-Forwarded-Proto and X-Request-ID set by the gateway, and
-// Expect answered here. Framing fields pass unchanged (the relay keeps the framing).
-void HttpConnection::write_upstream_request_head(Exchange& exchange, HeadBuffer& out) {
-  const auto& req = exchange.parser->get();
-  HeadWriter head(out);
-  head.request_line(req.method_string(), req.target());
-  const HopByHopFilter hop_by_hop(req);
-  std::string_view forwarded_for;
-  for (const auto& field : req) {
-    if (hop_by_hop.drops(field)) continue;
-    const std::string_view name = field.name_string();
-    if (field.name() == http::field::expect || beast::iequals(name, "X-Forwarded-Proto") ||
-        beast::iequals(name, "X-Request-ID")) {
-      continue;
-    }
-    if (beast::iequals(name, "X-Forwarded-For")) {
-      forwarded_for = field.value();
-      continue;
-    }
-    head.field(name, field.value());
-  }
-  if (forwarded_for.empty()) {
-    head.field("X-Forwarded-For", client_ip_);
-  } else {
-    head.put("X-Forwarded-For: ", forwarded_for, ", ", client_ip_, "\r\n");
-  }
-  head.field("X-Forwarded-Proto", "http");
-  head.field("X-Request-ID", exchange.request_id);
-  head.end();
-}
-
 // Status line and fields for the client: the upstream's, less hop-by-hop fields and the
 // fields the gateway sets itself, plus the gateway's.
 void HttpConnection::write_client_response_head(Exchange& exchange,
@@ -972,6 +987,10 @@ void HttpConnection::write_client_response_head(Exchange& exchange,
                                                 HeadBuffer& out) {
   HeadWriter head(out);
   head.status_line(res.result_int(), res.reason());
+  // RFC 9110 §6.6.1: a response forwarded without a Date gets one.
+  if (res.find(http::field::date) == res.end()) {
+    head.field("Date", core::http_date(core::to_unix_seconds(exchange.now)));
+  }
   const HopByHopFilter hop_by_hop(res);
   for (const auto& field : res) {
     if (hop_by_hop.drops(field)) continue;

@@ -14,6 +14,7 @@
 #include "proxy/beast.h"
 #include "proxy/caller.h"
 #include "proxy/head_writer.h"
+#include "proxy/upstream_request_head.h"
 #include "proxy/upstream_pool.h"
 #include "store/counter_store.h"
 #include "store/session_store.h"
@@ -45,6 +46,8 @@ class HttpConnection {
   struct Exchange {
     RequestParser* parser = nullptr;
     std::string request_id;
+    bool closing = false;  // the connection closes after the answer, whatever the parser says
+    UpstreamRequest upstream;  // what the upstream is told: Host, framing, credential
     core::UnixNanos now{};
     std::shared_ptr<const Caller> caller;
     std::optional<std::size_t> group;
@@ -66,10 +69,9 @@ class HttpConnection {
 
   net::awaitable<bool> wait_for_request();
   net::awaitable<void> lingering_close();
-  net::awaitable<bool> handle(RequestParser& parser);
+  net::awaitable<bool> handle(RequestParser& parser, bool obs_fold);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
   net::awaitable<bool> forward(Exchange& exchange);
-  void write_upstream_request_head(Exchange& exchange, HeadBuffer& out);
   void write_client_response_head(Exchange& exchange, const http::response_header<>& res,
                                   bool keep_alive, HeadBuffer& out);
   template <class Parser>

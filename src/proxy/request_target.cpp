@@ -1,6 +1,7 @@
 #include "proxy/request_target.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 namespace gw::proxy {
@@ -8,6 +9,29 @@ namespace {
 
 // Boost.URL 1.81's normalize_path() also decodes reserved characters (%2F becomes '/'),
 // which changes what a request means; this is the RFC 3986 §6.2.2 subset we need.
+
+enum CharClass : unsigned char {
+  kRefused = 0,  // never in a target
+  kQuery = 1,    // allowed in the query only
+  kPath = 2,     // allowed in the path (and the query)
+  kPercent = 3,  // '%': a percent-encoding in the path
+};
+
+// RFC 3986 §3.3: pchar = unreserved / pct-encoded / sub-delims / ":" / "@", and '/'.
+// ';' (a sub-delim) is refused in the path; bytes >= 0x80 pass (raw UTF-8 cannot spell an
+// ASCII route).
+constexpr std::array<unsigned char, 256> kClasses = [] {
+  std::array<unsigned char, 256> classes{};
+  for (int c = 0x21; c < 0x7f; ++c) classes[c] = kQuery;
+  for (int c = 0x80; c < 0x100; ++c) classes[c] = kPath;
+  for (const char c : std::string_view(
+           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,=:@/")) {
+    classes[static_cast<unsigned char>(c)] = kPath;
+  }
+  classes['%'] = kPercent;
+  classes['#'] = kRefused;
+  return classes;
+}();
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -19,6 +43,12 @@ int hex_value(char c) {
 bool is_unreserved(unsigned char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
+}
+
+// Octets whose encoded form an origin may decode into a path delimiter, a second
+// encoding, or a control character.
+bool is_refused_encoding(unsigned char c) {
+  return c == '/' || c == '\\' || c == ';' || c == '%' || c < 0x20 || c == 0x7f;
 }
 
 // Decodes percent-encoded unreserved characters and upper-cases the others' hex digits.
@@ -36,6 +66,7 @@ std::optional<std::string> normalize_percent_encoding(std::string_view path) {
     const int lo = hex_value(path[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     const auto decoded = static_cast<unsigned char>(hi * 16 + lo);
+    if (is_refused_encoding(decoded)) return std::nullopt;
     if (is_unreserved(decoded)) {
       out += static_cast<char>(decoded);
     } else {
@@ -80,31 +111,32 @@ std::string remove_dot_segments(std::string_view path) {
 bool is_normal_target(std::string_view target) noexcept {
   if (target.empty() || target.front() != '/') return false;
   const std::size_t path_size = std::min(target.find('?'), target.size());
-  // Branch-free passes (every target is scanned, nearly none fails): control characters,
-  // space, DEL and '#' anywhere; percent-encoding or a dot segment in the path.
-  unsigned invalid = 0;
-  for (const char ch : target) {
-    const auto c = static_cast<unsigned char>(ch);
-    invalid |= static_cast<unsigned>(c <= 0x20) | static_cast<unsigned>(c == 0x7f) |
-               static_cast<unsigned>(c == '#');
-  }
-  unsigned to_normalize = 0;
+  // Branch-free passes (every target is scanned, nearly none fails): every path character
+  // plain (no '%', nothing refused), no dot segment; every query character allowed.
+  unsigned bad = 0;
   for (std::size_t i = 1; i < path_size; ++i) {  // target[0] is '/'
-    to_normalize |= static_cast<unsigned>(target[i] == '%') |
-                    (static_cast<unsigned>(target[i] == '.') & static_cast<unsigned>(target[i - 1] == '/'));
+    bad |= static_cast<unsigned>(kClasses[static_cast<unsigned char>(target[i])] != kPath) |
+           (static_cast<unsigned>(target[i] == '.') & static_cast<unsigned>(target[i - 1] == '/'));
   }
-  return (invalid | to_normalize) == 0;
+  for (std::size_t i = path_size; i < target.size(); ++i) {
+    bad |= static_cast<unsigned>(kClasses[static_cast<unsigned char>(target[i])] == kRefused);
+  }
+  return bad == 0;
 }
 
 std::optional<std::string> normalize_target(std::string_view target) {
   if (target.empty() || target.front() != '/') return std::nullopt;
-  for (char c : target) {
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f || c == '#') return std::nullopt;
-  }
   const std::size_t query = target.find('?');
   const std::string_view path = target.substr(0, query);
   const std::string_view rest =
       query == std::string_view::npos ? std::string_view() : target.substr(query);
+  for (const char c : path) {
+    const unsigned char klass = kClasses[static_cast<unsigned char>(c)];
+    if (klass != kPath && klass != kPercent) return std::nullopt;
+  }
+  for (const char c : rest) {
+    if (kClasses[static_cast<unsigned char>(c)] == kRefused) return std::nullopt;
+  }
   if (path.find('%') == std::string_view::npos && path.find("/.") == std::string_view::npos) {
     return std::string(target);
   }

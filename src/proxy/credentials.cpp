@@ -1,0 +1,68 @@
+#include "proxy/credentials.h"
+
+#include <boost/beast/core/string.hpp>
+
+namespace gw::proxy {
+namespace {
+
+namespace http = boost::beast::http;
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// The token of "Bearer <token>" (scheme case-insensitive, RFC 9110 §11.1), or empty.
+std::string_view bearer_token(std::string_view value) {
+  constexpr std::string_view kBearer = "bearer";
+  if (value.size() <= kBearer.size() || !boost::beast::iequals(value.substr(0, 6), kBearer) ||
+      (value[6] != ' ' && value[6] != '\t')) {
+    return {};
+  }
+  return trim(value.substr(kBearer.size()));
+}
+
+}  // namespace
+
+PresentedCredential presented_credential(const http::fields& fields) {
+  PresentedCredential out;
+  // The value each line presents: a Bearer token, or the raw value of anything else (a
+  // Basic credential is a credential too, and may not ride along with a key).
+  std::string_view seen;
+  bool seen_any = false;
+  bool malformed = false;
+  const auto present = [&](std::string_view value, bool is_key, bool via_authorization) {
+    if (seen_any && value != seen) {
+      out.kind = PresentedCredential::Kind::conflicting;
+      return false;
+    }
+    if (!seen_any) out.via_authorization = via_authorization;
+    out.via_authorization |= via_authorization;
+    seen = value;
+    seen_any = true;
+    malformed |= !is_key;
+    return true;
+  };
+  for (const auto& field : fields) {
+    if (field.name() == http::field::authorization) {
+      const std::string_view value = trim(field.value());
+      const std::string_view token = bearer_token(value);
+      if (!present(token.empty() ? value : token, !token.empty(), true)) return out;
+    } else if (field.name() == http::field::unknown &&
+               boost::beast::iequals(field.name_string(), "X-API-Key")) {
+      const std::string_view key = trim(field.value());
+      if (!present(key, !key.empty(), false)) return out;
+    }
+  }
+  if (!seen_any) return out;
+  if (malformed) {
+    out.kind = PresentedCredential::Kind::malformed;
+    return out;
+  }
+  out.kind = PresentedCredential::Kind::key;
+  out.key = seen;
+  return out;
+}
+
+}  // namespace gw::proxy
