@@ -124,10 +124,12 @@ void TokenBucket::take(std::int64_t cost, Nanos now) noexcept {
 }
 
 void TokenBucket::set_rate(std::int64_t rate_per_second, Nanos now) noexcept {
-  // Tokens earned so far were earned at the old rate.
+  // Tokens earned so far were earned at the old rate; what was spent of the old capacity
+  // (capacity - tokens, more than the capacity in debt) stays spent of the new one.
   refill(now);
-  rate_ = std::max<std::int64_t>(rate_per_second, 0);
-  tokens_ = std::min(tokens_, static_cast<double>(rate_));
+  const std::int64_t rate = std::max<std::int64_t>(rate_per_second, 0);
+  tokens_ += static_cast<double>(rate) - static_cast<double>(rate_);
+  rate_ = rate;
 }
 
 }  // namespace gw::limiter

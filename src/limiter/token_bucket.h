@@ -26,7 +26,10 @@ class TokenBucket {
   // Takes `cost` tokens. REQUIRES: wait_for(cost, now) == 0.
   void take(std::int64_t cost, Nanos now) noexcept;
 
-  // A new rate (plan change): the tokens held are kept, capped at the new capacity.
+  // A new rate (plan change, SPEC §5): what was spent is kept, the new capacity applies.
+  // The deficit (capacity - tokens) carries over: a quiet bucket upgraded from 100 to 1000
+  // holds 1000 (the new burst), one that spent 500 of 1000 and is downgraded to 100 owes
+  // 400 — as HTTP counters keep the units spent in their window.
   void set_rate(std::int64_t rate_per_second, Nanos now) noexcept;
 
   std::int64_t rate() const noexcept { return rate_; }

@@ -145,31 +145,56 @@ TEST(TokenBucket, LongRunRateIsTheRatePlusOneSecondOfBurst) {
   }
 }
 
-TEST(TokenBucket, SetRateUpKeepsTheTokensHeld) {
+// Plan changes keep what was spent (SPEC §5), as HTTP counters keep their used units.
+TEST(TokenBucket, AnUpgradeOfAQuietBucketGivesTheNewBurst) {
   TokenBucket bucket(100, kT0);
-  bucket.set_rate(200, kT0);
-  EXPECT_EQ(bucket.rate(), 200);
-  EXPECT_EQ(bucket.tokens(kT0), 100.0);         // not topped up to the new capacity
-  EXPECT_EQ(bucket.wait_for(150, kT0), 250ms);  // 50 more at 200/s
-  EXPECT_EQ(bucket.tokens(kT0 + 1s), 200.0);    // but refills to it
+  bucket.take(100, kT0);
+  // A quiet period refills it; the upgrade then gives the whole new capacity at once.
+  bucket.set_rate(1000, kT0 + 5s);
+  EXPECT_EQ(bucket.rate(), 1000);
+  EXPECT_EQ(bucket.tokens(kT0 + 5s), 1000.0);
+  EXPECT_EQ(bucket.wait_for(1000, kT0 + 5s), 0ns);
 }
 
-TEST(TokenBucket, SetRateDownCapsTheTokens) {
+TEST(TokenBucket, AnUpgradeMidBurstKeepsWhatWasSpent) {
   TokenBucket bucket(100, kT0);
-  bucket.take(20, kT0);              // 80 held
-  bucket.set_rate(50, kT0 + 100ms);  // 90 held at the old rate, capped at 50
-  EXPECT_EQ(bucket.tokens(kT0 + 100ms), 50.0);
-  EXPECT_EQ(bucket.wait_for(51, kT0 + 100ms), 0ns);  // min(51, capacity 50) = 50
-  EXPECT_TRUE(try_take(bucket, 50, kT0 + 100ms));
-  EXPECT_EQ(bucket.wait_for(1, kT0 + 100ms), 20ms);  // 1 token at 50/s
+  bucket.take(60, kT0);  // 60 spent, 40 held
+  bucket.set_rate(1000, kT0);
+  EXPECT_EQ(bucket.tokens(kT0), 940.0);
+  EXPECT_EQ(bucket.wait_for(1000, kT0), 60ms);  // 60 more at 1000/s
+  EXPECT_EQ(bucket.tokens(kT0 + 1s), 1000.0);   // and never above the new capacity
+}
+
+TEST(TokenBucket, ADowngradeOfAQuietBucketGivesTheNewCapacity) {
+  TokenBucket bucket(1000, kT0);
+  bucket.set_rate(100, kT0 + 1s);
+  EXPECT_EQ(bucket.tokens(kT0 + 1s), 100.0);
+  EXPECT_TRUE(try_take(bucket, 100, kT0 + 1s));
+  EXPECT_EQ(bucket.wait_for(1, kT0 + 1s), 10ms);
+}
+
+TEST(TokenBucket, ADowngradeMidBurstOwesWhatWasSpentBeyondTheNewCapacity) {
+  TokenBucket bucket(1000, kT0);
+  bucket.take(500, kT0);  // 500 spent
+  bucket.set_rate(100, kT0);
+  EXPECT_EQ(bucket.tokens(kT0), -400.0);
+  EXPECT_EQ(bucket.wait_for(1, kT0), 4010ms);  // 401 tokens at 100/s
+  EXPECT_EQ(bucket.tokens(kT0 + 5s), 100.0);
 }
 
 TEST(TokenBucket, SetRateKeepsDebt) {
   TokenBucket bucket(100, kT0);
-  bucket.take(300, kT0);  // -200
+  bucket.take(300, kT0);  // 300 spent: -200
   bucket.set_rate(50, kT0);
-  EXPECT_EQ(bucket.tokens(kT0), -200.0);
-  EXPECT_EQ(bucket.wait_for(50, kT0), 5s);  // 250 tokens at 50/s
+  EXPECT_EQ(bucket.tokens(kT0), -250.0);
+  EXPECT_EQ(bucket.wait_for(50, kT0), 6s);  // 300 tokens at 50/s
+}
+
+TEST(TokenBucket, TokensEarnedBeforeTheChangeCountAtTheOldRate) {
+  TokenBucket bucket(100, kT0);
+  bucket.take(100, kT0);
+  bucket.set_rate(1000, kT0 + 100ms);  // 10 earned at 100/s: 90 spent
+  EXPECT_EQ(bucket.tokens(kT0 + 100ms), 910.0);
 }
 
 TEST(TokenBucket, RateZeroAdmitsNothing) {
@@ -179,10 +204,11 @@ TEST(TokenBucket, RateZeroAdmitsNothing) {
   EXPECT_EQ(bucket.wait_for(1, kT0 + 24h), Nanos::max());
 
   TokenBucket paused(100, kT0);
+  paused.take(30, kT0);
   paused.set_rate(0, kT0);
   EXPECT_EQ(paused.wait_for(1, kT0), Nanos::max());
-  paused.set_rate(100, kT0 + 1s);  // resumes from what it holds (0), not full
-  EXPECT_EQ(paused.wait_for(1, kT0 + 1s), 10ms);
+  paused.set_rate(100, kT0 + 1s);  // resumes with the 30 spent before the pause still spent
+  EXPECT_EQ(paused.tokens(kT0 + 1s), 70.0);
 }
 
 TEST(TokenBucket, TimeGoingBackwardsAddsNothing) {

@@ -76,13 +76,27 @@ TEST(StreamLimiter, APlanUpgradeRaisesTheRateAtOnce) {
   StreamLimiter limiter({.messages_per_second = 100, .audio_bytes_per_second = 32768}, defaults(),
                         start);
   for (int i = 0; i < 100; ++i) limiter.decide(0, start);
-  // Upgraded with an empty bucket: the tokens held are kept, the new rate refills it.
+  // Upgraded with an empty bucket: the 100 spent stay spent of pro's 1000.
   limiter.set_rates({.messages_per_second = 1000, .audio_bytes_per_second = 131072}, start);
   int forwarded = 0;
-  for (int i = 0; i < 1000; ++i) {
-    forwarded += limiter.decide(0, start + 500ms).action == Action::forward;
+  for (int i = 0; i < 2000; ++i) {
+    forwarded += limiter.decide(0, start + 50ms).action == Action::forward;
   }
-  EXPECT_EQ(forwarded, 500);  // 100/s would have allowed 50
+  EXPECT_EQ(forwarded, 900 + 50);  // 100/s would have allowed 5
+}
+
+TEST(StreamLimiter, AQuietStreamGetsTheNewPlansBurstRightAfterAnUpgrade) {
+  const auto start = std::chrono::nanoseconds(1s);
+  StreamLimiter limiter({.messages_per_second = 100, .audio_bytes_per_second = 32768}, defaults(),
+                        start);
+  const auto upgraded = start + 10s;
+  limiter.set_rates({.messages_per_second = 1000, .audio_bytes_per_second = 131072}, upgraded);
+  int forwarded = 0;
+  for (int i = 0; i < 1500; ++i) {
+    forwarded += limiter.decide(0, upgraded).action == Action::forward;
+  }
+  EXPECT_EQ(forwarded, 1000);
+  EXPECT_EQ(limiter.decide(131072, upgraded + 1s).action, Action::forward);  // audio: 128 KiB
 }
 
 }  // namespace

@@ -591,6 +591,33 @@ def test_plan_upgrade_raises_a_live_streams_limits(gateway, mock):
     run(body())
 
 
+def test_a_quiet_stream_gets_pros_burst_right_after_an_upgrade(gateway, mock):
+    """SPEC §5: a plan change keeps what was spent and the new capacity applies, so a stream
+    that was quiet before free -> pro holds pro's whole burst (1000 messages) at once, not
+    the ~100 tokens it had left at free."""
+    account, sid, token = new_session(gateway, "free")
+
+    async def body():
+        s = await Stream.open(gateway.port, sid, token)
+        await s.ping_roundtrip()
+        await asyncio.to_thread(gateway.admin.put_account, account, "pro")
+        # Streams refresh their limits at most once a second, on a frame read after that.
+        await asyncio.sleep(1.2)
+        await s.send('{"type":"note"}')
+        await s.ping_roundtrip()
+        t0 = time.monotonic()
+        for _ in range(PRO_MSGS - 1):
+            await s.send('{"type":"note"}')
+        t1 = await s.ping_roundtrip()
+        relayed = (await s.stats())["messages"]
+        # The burst plus what pro refilled meanwhile; free (100 left) would relay ~100 + 100/s.
+        assert relayed >= PRO_MSGS - 1, (relayed, t1 - t0)
+        assert s.errors == [], s.errors[:3]
+        await s.close()
+
+    run(body())
+
+
 def test_stream_limits_follow_the_session(gateway, mock):
     """A session the gateway never saw gets the free plan; a pro account's session gets
     pro's 1000 messages a second."""
