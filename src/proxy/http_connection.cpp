@@ -436,6 +436,13 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
                              "The rate limiter is unavailable. Retry later.");
       co_return false;
     }
+    if (!group) {
+      // The response's X-RateLimit-* fields: the plan-wide limit, as it stands (uncounted).
+      std::copy_n(storage.begin(), count, exchange.limit_storage.begin());
+      exchange.limits = {exchange.limit_storage.data(), count};
+      exchange.decision = *outcome;
+      exchange.decided = true;
+    }
     for (std::size_t i = 0; i < outcome->count; ++i) {
       const auto& d = outcome->decisions[i];
       // A peek shows each counter as it is: nothing was charged.
@@ -526,7 +533,17 @@ void HttpConnection::write_gateway_fields(Exchange& exchange, HeadWriter& head) 
     if (exchange.slot->limit) head.field("X-Concurrent-Sessions-Limit", *exchange.slot->limit);
     head.field("X-Concurrent-Sessions-Active", exchange.slot->active);
   }
-  if (exchange.decided && !exchange.limits.empty()) {
+  if (exchange.session_limit_refused && exchange.slot && exchange.slot->limit) {
+    // A concurrency limit has no window: a slot frees when a session ends (or its lease
+    // runs out). Reset names the next second, so a client pacing by these fields polls at
+    // most once a second; Remaining 0 until a session ends.
+    const std::int64_t limit = *exchange.slot->limit;
+    head.field("X-RateLimit-Limit", limit);
+    head.field("X-RateLimit-Remaining", std::max<std::int64_t>(limit - exchange.slot->active, 0));
+    head.field("X-RateLimit-Reset", core::to_unix_seconds(exchange.now) + 1);
+    head.field("X-RateLimit-Used", exchange.slot->active);
+    head.field("X-RateLimit-Resource", "concurrent_sessions");
+  } else if (exchange.decided && !exchange.limits.empty()) {
     const auto& config = policy().config();
     add_rate_limit_headers(
         head, exchange.limits, exchange.decision.view(), exchange.decision.admitted,
@@ -774,17 +791,9 @@ net::awaitable<std::optional<store::SlotGrant>> HttpConnection::acquire_session_
 net::awaitable<bool> HttpConnection::respond_no_session_slot(Exchange& exchange,
                                                              std::string_view group) {
   const ProxyDeps& deps = worker_.deps();
-  // The usual X-RateLimit-* fields, from a peek: the refusal charges nothing.
-  if (!exchange.limits.empty()) {
-    store::CheckOutcome peeked = co_await async_check(
-        deps.counters, store::CheckRequest{exchange.caller->subject, exchange.limits, 1,
-                                                 exchange.caller->subject_hash},
-        exchange.now, /*peek=*/true);
-    if (peeked) {
-      exchange.decision = *peeked;
-      exchange.decided = true;
-    }
-  }
+  // Its X-RateLimit-* fields describe the session limit, not the request counters (which
+  // have room, and would tell a header-driven client to go on).
+  exchange.session_limit_refused = true;
   deps.metrics.decision(exchange.caller->plan_name, group, metrics::DecisionResult::denied);
   deps.metrics.rejected_429("concurrent_session_limit_exceeded");
   deps.usage.record(usage_subject(*exchange.caller), false, exchange.now);

@@ -57,6 +57,7 @@ class HttpConnection {
     bool decided = false;                  // limits/decision hold a real decision (headers are due)
     std::optional<store::SlotGrant> slot;  // session creation: the slot asked for
     bool slot_settled = false;             // the slot was bound or given back
+    bool session_limit_refused = false;    // 429: no slot free (its own X-RateLimit-*)
     std::string ending_session;  // the session POST /v1/sessions/{id}/end ends
     int upstream_status = 0;  // forward(): the upstream's status once relayed whole; 0 otherwise
   };

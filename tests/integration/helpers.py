@@ -550,6 +550,12 @@ def assert_error_shape(resp: Response, status: int, code: str, error_type: str |
     request_id = resp.header("X-Request-ID")
     assert request_id, resp
     assert err["request_id"] == request_id, (body, request_id)
+    # RFC 9110 §6.6.1: every response has a Date; §15.5.2: a 401 names its scheme.
+    date = resp.header("Date")
+    assert date and re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT",
+                                 date), resp
+    if status == 401:
+        assert resp.header("WWW-Authenticate") == 'Bearer realm="kallglot"', resp
     return err
 
 

@@ -53,6 +53,22 @@ def test_is_never_counted_nor_forwarded(gateway, mock):
     assert_admitted(c.get("/v1/things"), 3, 2, "api")
 
 
+def test_carries_the_callers_rate_limit_fields_uncounted(gateway):
+    _, key = gateway.new_account("free", overrides={"api_requests_per_minute": 5})
+    c = gateway.client(key)
+    ensure_window(5)
+    assert c.get("/v1/things").status == 200
+    for _ in range(3):
+        r = c.get("/v1/rate_limits")
+        assert r.status == 200, r
+        assert r.int_header("X-RateLimit-Limit") == 5, r
+        assert r.int_header("X-RateLimit-Remaining") == 4, r  # one spent, none by this
+        assert r.int_header("X-RateLimit-Used") == 1, r
+        assert r.header("X-RateLimit-Resource") == "api", r
+        assert r.int_header("X-RateLimit-Reset") == limits_of(r.json())["api"]["reset"], r
+        assert r.header("Date"), r
+
+
 def test_still_answers_when_the_limit_is_exhausted(gateway):
     _, key = gateway.new_account("free", overrides={"api_requests_per_minute": 1})
     c = gateway.client(key)

@@ -8,6 +8,7 @@ is covered by unit tests with an injected clock, not here.
 """
 
 import json
+import time
 
 from helpers import (Client, assert_error_shape, ensure_window, find_key, free_port,
                      parallel_request)
@@ -46,8 +47,14 @@ def assert_no_slot(r, limit: int, active: int) -> dict:
     err = assert_error_shape(r, 429, "concurrent_session_limit_exceeded")
     assert r.int_header("X-Concurrent-Sessions-Limit") == limit, r
     assert r.int_header("X-Concurrent-Sessions-Active") == active, r
-    for name in ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
-        r.int_header(name)  # present and an integer: the usual rate-limit fields
+    # The rate-limit fields describe the limit that refused: the session limit.
+    assert r.int_header("X-RateLimit-Limit") == limit, r
+    assert r.int_header("X-RateLimit-Remaining") == max(limit - active, 0), r
+    assert r.int_header("X-RateLimit-Used") == active, r
+    assert r.header("X-RateLimit-Resource") == "concurrent_sessions", r
+    reset = r.int_header("X-RateLimit-Reset")
+    assert time.time() - 2 <= reset <= time.time() + 2, r
+    assert r.header("Retry-After") is None, r  # waiting alone frees no slot
     return err
 
 
