@@ -3,6 +3,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/api_error.h"
+#include "core/clock.h"
+#include "core/http_date.h"
 #include "core/request_id.h"
 
 namespace gw::admin {
@@ -11,6 +13,8 @@ namespace {
 Response base_response(http::status status, std::string_view request_id) {
   Response res{status, 11};
   res.set(http::field::server, "kallglot-gateway");
+  // RFC 9110 §6.6.1. A label, not a decision: the process clock is the right source.
+  res.set(http::field::date, core::http_date(core::to_unix_seconds(core::real_clock().now())));
   res.set("X-Request-ID", request_id);
   // Admin answers carry account state and, once, plain keys: never cache them.
   res.set(http::field::cache_control, "no-store");

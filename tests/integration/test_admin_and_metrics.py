@@ -1,6 +1,8 @@
 """SPEC §6/§9: health endpoints, the admin token, Prometheus metrics with decision counters
 by plan, group and result, the usage endpoint."""
 
+import re
+
 import pytest
 
 from helpers import ensure_window, metric_sum, parse_metrics
@@ -102,3 +104,10 @@ def test_usage_endpoint(gateway):
     text = r.body.decode()
     for word in ("limit", "remaining", "reset", "allowed", "denied"):
         assert word in text, (word, text)
+
+
+def test_admin_answers_carry_date(gateway):
+    for r in (gateway.admin.request("GET", "/healthz"),
+              gateway.admin.request("GET", "/admin/v1/accounts/nobody", token=None)):
+        assert re.fullmatch(r"[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT",
+                            r.header("Date") or ""), r
