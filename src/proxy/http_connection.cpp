@@ -975,8 +975,11 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   client.read_message_max(0);  // the relay enforces max_message_bytes itself (with 1009)
   std::string protocol(upstream_answer[http::field::sec_websocket_protocol]);
   client.set_option(websocket::stream_base::decorator(
-      [protocol = std::move(protocol), id = exchange.request_id](websocket::response_type& r) {
+      [protocol = std::move(protocol), id = exchange.request_id,
+       date = std::string(core::http_date(core::to_unix_seconds(exchange.now)))](
+          websocket::response_type& r) {
         if (!protocol.empty()) r.set(http::field::sec_websocket_protocol, protocol);
+        r.set(http::field::date, date);
         r.set("X-Request-ID", id);
       }));
   auto [aec] = co_await client.async_accept(req, use_nothrow);

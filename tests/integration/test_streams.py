@@ -319,6 +319,19 @@ def test_upstream_close_is_relayed(gateway, mock):
     assert gateway.proc.alive()
 
 
+def test_the_handshake_answer_carries_date_and_request_id(gateway, mock):
+    _, sid, token = new_session(gateway, "free")
+
+    async def body():
+        s = await Stream.open(gateway.port, sid, token)
+        headers = s.ws.response_headers
+        assert headers.get("Date", "").endswith(" GMT"), dict(headers)
+        assert headers.get("X-Request-ID"), dict(headers)
+        await s.close()
+
+    run(body())
+
+
 def test_upstream_refusal_reaches_the_client(gateway, mock):
     # No stream token: the upstream answers 401 and the client sees it. No API key needed.
     async def body():
