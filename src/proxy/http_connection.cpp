@@ -264,7 +264,8 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold
     // Session streams are the one route without an API key: Kallglot authenticates them
     // with the session's stream token, which goes through. No other route upgrades.
     if (session_route == policy::SessionRoute::stream) {
-      if (exchange.upstream.framing.kind != BodyFraming::Kind::none) {
+      if (exchange.upstream.framing.kind == BodyFraming::Kind::chunked ||
+          exchange.upstream.framing.length > 0) {
         // RFC 6455 §4.1: a handshake is a GET without a body; bytes after its head would
         // reach the relay as frames.
         exchange.closing = true;
@@ -936,6 +937,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
     if (hop_by_hop.drops(field)) continue;
     switch (field.name()) {
       case http::field::host:
+      case http::field::content_length:  // zero: checked above
       case http::field::sec_websocket_key:
       case http::field::sec_websocket_version:
       case http::field::sec_websocket_extensions:

@@ -133,3 +133,18 @@ def test_many_idle_connections_do_not_break_the_gateway(gateway):
         for s in socks:
             s.close()
     assert gateway.client(key).get("/v1/x").status == 200
+
+
+def test_a_websocket_handshake_with_a_body_is_400(gateway, mock):
+    """RFC 6455 §4.1: the handshake is a GET without a body; bytes after its head would
+    otherwise reach the relay as frames."""
+    head = (b"GET /v1/sessions/sess_x/connect?token=t HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+    resp = raw_exchange("127.0.0.1", gateway.port, head + b"Content-Length: 5\r\n\r\nhello")
+    assert raw_status(resp) == 400, resp[:300]
+    assert mock.count("/v1/sessions/sess_x/connect") == 0
+    # An empty body (Content-Length: 0) is no body: the handshake goes on to the upstream.
+    resp = raw_exchange("127.0.0.1", gateway.port, head + b"Content-Length: 0\r\n\r\n")
+    assert raw_status(resp) in (101, 401, 404), resp[:300]
+    assert mock.count("/v1/sessions/sess_x/connect") == 1
