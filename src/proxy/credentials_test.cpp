@@ -3,16 +3,22 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http/fields.hpp>
+#include <memory>
 
 namespace gw::proxy {
 namespace {
 
 using Kind = PresentedCredential::Kind;
 
-PresentedCredential of(std::initializer_list<std::pair<const char*, const char*>> lines) {
-  boost::beast::http::fields fields;
-  for (const auto& [name, value] : lines) fields.insert(name, value);
-  return presented_credential(fields);
+// The credential points into the fields: both live as long as the test needs them.
+struct Presented : PresentedCredential {
+  std::shared_ptr<boost::beast::http::fields> fields;
+};
+
+Presented of(std::initializer_list<std::pair<const char*, const char*>> lines) {
+  auto fields = std::make_shared<boost::beast::http::fields>();
+  for (const auto& [name, value] : lines) fields->insert(name, value);
+  return Presented{presented_credential(*fields), fields};
 }
 
 TEST(Credentials, OneKeyInEitherHeader) {

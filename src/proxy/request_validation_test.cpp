@@ -3,15 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <boost/beast/http.hpp>
+#include <memory>
+#include <vector>
 
 namespace gw::proxy {
 namespace {
 
 namespace http = boost::beast::http;
 
-// Parses a head with the proxy's own parser type and validates it as the proxy does.
+// Parses a head with the proxy's own parser type and validates it as the proxy does. The
+// parsers stay alive for the test (a CheckedHead points into its head).
 core::Result<CheckedHead, RequestRefusal> check(std::string_view raw) {
-  http::request_parser<http::buffer_body> parser;
+  static std::vector<std::unique_ptr<http::request_parser<http::buffer_body>>> parsers;
+  auto& parser = *parsers.emplace_back(std::make_unique<http::request_parser<http::buffer_body>>());
   boost::beast::error_code ec;
   parser.put(boost::asio::buffer(raw.data(), raw.size()), ec);
   EXPECT_TRUE(parser.is_header_done()) << raw << ": " << ec.message();
