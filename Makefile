@@ -6,7 +6,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 
 .PHONY: all deps build build-asan demo test unit-test asan-test integration-test \
-        asan-integration-test bench clean
+        asan-integration-test fuzz-test bench clean
 
 all: build
 
@@ -38,7 +38,12 @@ integration-test: build
 asan-integration-test: build-asan
 	GW_BINARY=$(abspath $(ASAN_BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
 
-test: unit-test asan-test integration-test asan-integration-test
+# libFuzzer on the request-head path (fuzz/, built with clang into build-fuzz/), for
+# FUZZ_SECONDS (default 60): a forwarded request that re-parses differently fails it.
+fuzz-test: deps
+	bash scripts/fuzz.sh
+
+test: unit-test fuzz-test asan-test integration-test asan-integration-test
 
 bench: build
 	mkdir -p bench/results

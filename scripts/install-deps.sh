@@ -12,6 +12,8 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
   libsimdjson-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (libFuzzer: make fuzz-test)
+  clang-14 libclang-rt-14-dev
   # integration tests and benchmarks
   python3 python3-pytest python3-websockets python3-aiohttp python3-yaml
   curl wrk nginx-light haproxy redis-server
