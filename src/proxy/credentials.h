@@ -13,16 +13,15 @@
 // Pure; points into the parsed head; thread-safe.
 #pragma once
 
-#include <string_view>
-
 #include <boost/beast/http/fields.hpp>
+#include <string_view>
 
 namespace gw::proxy {
 
 struct PresentedCredential {
   enum class Kind { none, key, malformed, conflicting };
   Kind kind = Kind::none;
-  std::string_view key;          // Kind::key
+  std::string_view key;            // Kind::key
   bool via_authorization = false;  // Kind::key: an Authorization line carried it
 };
 

@@ -1,10 +1,9 @@
 #include "proxy/request_validation.h"
 
 #include <algorithm>
-#include <cstring>
-
 #include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
+#include <cstring>
 
 namespace gw::proxy {
 namespace {
@@ -33,8 +32,8 @@ std::string_view trim_ows(std::string_view s) {
 
 // What the Transfer-Encoding lines of a request list, all lines read as one list.
 struct Codings {
-  int chunked = 0;       // how many times `chunked` appears
-  bool other = false;    // a coding other than chunked
+  int chunked = 0;     // how many times `chunked` appears
+  bool other = false;  // a coding other than chunked
   bool chunked_last = false;
 };
 
@@ -55,11 +54,22 @@ void add_codings(std::string_view value, Codings& codings) {
 
 // Field names the gateway sets or relies on. A name with '_' equal to one of these once
 // '_' reads as '-' reaches a CGI-style application as the same variable (HTTP_X_API_KEY).
-constexpr std::string_view kManagedNames[] = {
-    "authorization",   "x-api-key",         "host",        "content-length",
-    "transfer-encoding", "x-forwarded-for", "x-forwarded-proto", "x-request-id",
-    "connection",      "upgrade",           "expect",      "te",
-    "trailer",         "keep-alive",        "forwarded",   "proxy-authorization"};
+constexpr std::string_view kManagedNames[] = {"authorization",
+                                              "x-api-key",
+                                              "host",
+                                              "content-length",
+                                              "transfer-encoding",
+                                              "x-forwarded-for",
+                                              "x-forwarded-proto",
+                                              "x-request-id",
+                                              "connection",
+                                              "upgrade",
+                                              "expect",
+                                              "te",
+                                              "trailer",
+                                              "keep-alive",
+                                              "forwarded",
+                                              "proxy-authorization"};
 
 bool aliases_managed_name(std::string_view name) {
   for (const std::string_view managed : kManagedNames) {
@@ -118,8 +128,8 @@ bool is_valid_host(std::string_view value) noexcept {
   return true;
 }
 
-core::Result<CheckedHead, RequestRefusal> validate_request_head(
-    const http::request_header<>& head, bool obs_fold) {
+core::Result<CheckedHead, RequestRefusal> validate_request_head(const http::request_header<>& head,
+                                                                bool obs_fold) {
   const std::string_view method = head.method_string();
   if (std::any_of(method.begin(), method.end(), [](char c) { return c >= 'a' && c <= 'z'; })) {
     return refuse(400, "invalid_method", "Request methods are case-sensitive: use upper case.");

@@ -18,10 +18,9 @@
 // Pure functions of the parsed head; no allocation. Thread-safe.
 #pragma once
 
+#include <boost/beast/http/message.hpp>
 #include <cstdint>
 #include <string_view>
-
-#include <boost/beast/http/message.hpp>
 
 #include "core/result.h"
 

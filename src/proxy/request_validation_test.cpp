@@ -67,8 +67,9 @@ TEST(RequestValidation, FramingThatTwoParsersCouldReadTwoWaysIsRefused) {
   EXPECT_EQ(code_of("POST /x HTTP/1.0\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"),
             "invalid_request_framing");
   // Beast reads equal duplicates and lists as one length; the next reader may not.
-  EXPECT_EQ(code_of("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"),
-            "invalid_request_framing");
+  EXPECT_EQ(
+      code_of("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"),
+      "invalid_request_framing");
   EXPECT_EQ(code_of("POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n"),
             "invalid_request_framing");
 }

@@ -9,8 +9,8 @@ namespace gw::proxy {
 namespace http = boost::beast::http;
 using boost::beast::iequals;
 
-void write_upstream_request_head(const http::request_header<>& req,
-                                 const UpstreamRequest& request, HeadBuffer& out) {
+void write_upstream_request_head(const http::request_header<>& req, const UpstreamRequest& request,
+                                 HeadBuffer& out) {
   HeadWriter head(out);
   head.request_line(req.method_string(), req.target());
   head.field("Host", request.host);

@@ -7,9 +7,8 @@
 // Connection nomination can add to but never extend to the gateway's own.
 #pragma once
 
-#include <string_view>
-
 #include <boost/beast/http/message.hpp>
+#include <string_view>
 
 #include "proxy/head_writer.h"
 #include "proxy/request_validation.h"
@@ -17,8 +16,8 @@
 namespace gw::proxy {
 
 struct ForwardedCredential {
-  std::string_view key;            // empty: none (nothing was charged to a key)
-  bool via_authorization = true;   // `Authorization: Bearer <key>`, else `X-API-Key: <key>`
+  std::string_view key;           // empty: none (nothing was charged to a key)
+  bool via_authorization = true;  // `Authorization: Bearer <key>`, else `X-API-Key: <key>`
 };
 
 struct UpstreamRequest {
