@@ -1,5 +1,7 @@
 #include "admin/admin_auth.h"
 
+#include "core/http_text.h"
+
 #include <openssl/crypto.h>
 
 #include <cctype>
@@ -21,17 +23,11 @@ bool iequals(std::string_view a, std::string_view b) {
   return true;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 AdminAuth check_admin_token(std::string_view authorization, std::string_view expected_sha256_hex) {
   if (expected_sha256_hex.empty()) return AdminAuth::disabled;
-  authorization = trim(authorization);
+  authorization = core::trim_ows(authorization);
   constexpr std::string_view kScheme = "Bearer";
   // The scheme is case-insensitive (RFC 9110 §11.1).
   if (authorization.size() <= kScheme.size() ||
@@ -39,7 +35,7 @@ AdminAuth check_admin_token(std::string_view authorization, std::string_view exp
       (authorization[kScheme.size()] != ' ' && authorization[kScheme.size()] != '\t')) {
     return AdminAuth::missing;
   }
-  const std::string_view token = trim(authorization.substr(kScheme.size()));
+  const std::string_view token = core::trim_ows(authorization.substr(kScheme.size()));
   if (token.empty()) return AdminAuth::missing;
 
   // Comparing digests of equal length in constant time: the early exit on length above is

@@ -2,16 +2,12 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "core/http_text.h"
+
 namespace gw::proxy {
 namespace {
 
 namespace http = boost::beast::http;
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // The token of "Bearer <token>" (scheme case-insensitive, RFC 9110 §11.1), or empty.
 std::string_view bearer_token(std::string_view value) {
@@ -20,7 +16,7 @@ std::string_view bearer_token(std::string_view value) {
       (value[6] != ' ' && value[6] != '\t')) {
     return {};
   }
-  return trim(value.substr(kBearer.size()));
+  return core::trim_ows(value.substr(kBearer.size()));
 }
 
 }  // namespace
@@ -46,12 +42,12 @@ PresentedCredential presented_credential(const http::fields& fields) {
   };
   for (const auto& field : fields) {
     if (field.name() == http::field::authorization) {
-      const std::string_view value = trim(field.value());
+      const std::string_view value = core::trim_ows(field.value());
       const std::string_view token = bearer_token(value);
       if (!present(token.empty() ? value : token, !token.empty(), true)) return out;
     } else if (field.name() == http::field::unknown &&
                boost::beast::iequals(field.name_string(), "X-API-Key")) {
-      const std::string_view key = trim(field.value());
+      const std::string_view key = core::trim_ows(field.value());
       if (!present(key, !key.empty(), false)) return out;
     }
   }

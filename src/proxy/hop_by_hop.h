@@ -9,7 +9,8 @@ namespace gw::proxy {
 
 // Tells which fields of a message are hop-by-hop: Connection, Keep-Alive, Proxy-*, TE,
 // Trailer, Upgrade, and every field the Connection header names. Framing fields
-// (Content-Length, Transfer-Encoding) are never dropped: the relay keeps the framing.
+// (Content-Length, Transfer-Encoding) are never dropped: a relayed response keeps its
+// framing (a forwarded request's framing is the gateway's own, upstream_request_head.h).
 class HopByHopFilter {
  public:
   explicit HopByHopFilter(const boost::beast::http::fields& fields);

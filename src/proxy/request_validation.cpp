@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
+
+#include "core/http_text.h"
 #include <cstring>
 
 namespace gw::proxy {
@@ -22,13 +24,6 @@ core::Unexpected<RequestRefusal> bad_framing(std::string_view message) {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-// One list element of a field value (RFC 9110 §5.6.1): OWS around it; empty elements
-// ("a, , b") do not count.
-std::string_view trim_ows(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // What the Transfer-Encoding lines of a request list, all lines read as one list.
 struct Codings {
@@ -40,7 +35,7 @@ struct Codings {
 void add_codings(std::string_view value, Codings& codings) {
   while (true) {
     const std::size_t comma = value.find(',');
-    const std::string_view element = trim_ows(value.substr(0, comma));
+    const std::string_view element = core::trim_ows(value.substr(0, comma));
     if (!element.empty()) {
       const bool chunked = iequals(element, "chunked");
       codings.chunked += chunked ? 1 : 0;

@@ -137,16 +137,22 @@ REFUSED_TARGETS = [
 ]
 
 
-@pytest.mark.parametrize("method,target", [c[1:] for c in REFUSED_TARGETS],
-                         ids=[c[0] for c in REFUSED_TARGETS])
-def test_ambiguous_targets_are_400_and_never_forwarded(gw, raw_upstream, method, target):
+def refused_uncharged(gw, raw_upstream, method: str, target: str, code: str) -> dict:
+    """Sends one request with a fresh free key; asserts a 400 `code` that never reached the
+    upstream. Returns the key's remaining units per limit."""
     _, key = gw.new_account("free")
     ensure_window(3)
     r = send(gw, key, method, target)
-    assert_error_shape(r, 400, "invalid_request_target")
+    assert_error_shape(r, 400, code)
     assert r.header("Date"), r
     assert raw_upstream.connections() == [], raw_upstream.connections()
-    left = remaining(gw, key)
+    return remaining(gw, key)
+
+
+@pytest.mark.parametrize("method,target", [c[1:] for c in REFUSED_TARGETS],
+                         ids=[c[0] for c in REFUSED_TARGETS])
+def test_ambiguous_targets_are_400_and_never_forwarded(gw, raw_upstream, method, target):
+    left = refused_uncharged(gw, raw_upstream, method, target, "invalid_request_target")
     assert left["api"] == FREE_API and left["analysis"] == FREE_ANALYSIS, left
 
 
@@ -161,13 +167,7 @@ REFUSED_METHODS = [
 @pytest.mark.parametrize("method,target", [c[1:] for c in REFUSED_METHODS],
                          ids=[c[0] for c in REFUSED_METHODS])
 def test_methods_with_lower_case_letters_are_400(gw, raw_upstream, method, target):
-    _, key = gw.new_account("free")
-    ensure_window(3)
-    r = send(gw, key, method, target)
-    assert_error_shape(r, 400, "invalid_method")
-    assert r.header("Date"), r
-    assert raw_upstream.connections() == [], raw_upstream.connections()
-    left = remaining(gw, key)
+    left = refused_uncharged(gw, raw_upstream, method, target, "invalid_method")
     assert left["api"] == FREE_API, left
     assert left["analysis"] == FREE_ANALYSIS, left
     assert left["sessions_write"] == FREE_SESSIONS_WRITE, left
