@@ -23,6 +23,7 @@ from helpers import (Client, assert_admitted, assert_error_shape, assert_rate_li
 MODES = ["fail_open", "fail_closed", "local"]
 DECISIONS = "kallglot_gateway_decisions_total"
 STORE_ERRORS = "kallglot_gateway_store_errors_total"
+TIMEOUT_MS = 50
 # The longest any request may take while Redis is away. timeout_ms is 50 and a request
 # here makes at most one Redis call (its key is cached), so 0.4 s leaves a wide margin
 # (also for the ASan build) while catching a call that waits for something else first.
@@ -75,7 +76,7 @@ def assert_decided_by_redis(c: Client, limit: int, n: int = 3) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_redis_killed_and_restarted(gateways, mock, redis_server, mode):
-    cfg = redis_store(redis_server.url, on_failure=mode)
+    cfg = redis_store(redis_server.url, on_failure=mode, timeout_ms=TIMEOUT_MS)
     a, b = gateways.start(cfg), gateways.start(cfg)
     account, known = a.new_account("free", overrides={"api_requests_per_minute": 4})
     _, never_used = a.admin.create_key(account, "live")
@@ -150,7 +151,7 @@ def test_redis_paused_under_load(gateways, mock, redis_server, mode):
     """SIGSTOP: Redis keeps its connections but answers nothing. Under load from 4 clients,
     every request completes within BOUND as on_failure says; the gateway recovers by
     itself once Redis continues, with the counters Redis kept."""
-    gw = gateways.start(redis_store(redis_server.url, on_failure=mode))
+    gw = gateways.start(redis_store(redis_server.url, on_failure=mode, timeout_ms=TIMEOUT_MS))
     _, key = gw.new_account("free", overrides={"api_requests_per_minute": 100000})
     wait_store_ok(gw)
     assert_decided_by_redis(gw.client(key), 100000)
