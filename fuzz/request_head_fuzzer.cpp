@@ -208,7 +208,7 @@ void verify_forwarded(const Checked& checked, std::string_view head_written,
   if (req.version() != 11) fail("the forwarded version is not HTTP/1.1", forwarded);
   if (rp.get().body() != checked.body) fail("the forwarded body differs", forwarded);
 
-  int hosts = 0, lengths = 0, encodings = 0, credentials = 0, request_ids = 0, protos = 0;
+  int hosts = 0, lengths = 0, encodings = 0, credentials = 0, request_ids = 0, protos = 0, forwarded_fors = 0;
   std::string_view credential_line;
   bool credential_via_authorization = false;
   for (const auto& field : req) {
@@ -240,13 +240,19 @@ void verify_forwarded(const Checked& checked, std::string_view head_written,
           if (field.value() != kRequestId) fail("X-Request-ID is not the gateway's", forwarded);
         } else if (beast::iequals(field.name_string(), "X-Forwarded-Proto")) {
           ++protos;
+        } else if (beast::iequals(field.name_string(), "X-Forwarded-For")) {
+          ++forwarded_fors;
+          if (field.value() != kClientIp) fail("X-Forwarded-For is not the peer", forwarded);
+        } else if (beast::iequals(field.name_string(), "X-Real-IP") ||
+                   field.name() == http::field::forwarded) {
+          fail("a client's claim of origin was forwarded", forwarded);
         }
         break;
     }
   }
   if (hosts != 1) fail("the forwarded request does not carry exactly one Host", forwarded);
-  if (request_ids != 1 || protos != 1) {
-    fail("X-Request-ID / X-Forwarded-Proto not written exactly once", forwarded);
+  if (request_ids != 1 || protos != 1 || forwarded_fors != 1) {
+    fail("X-Request-ID / X-Forwarded-Proto / X-Forwarded-For not written exactly once", forwarded);
   }
   switch (checked.framing.kind) {
     case BodyFraming::Kind::none:
@@ -382,7 +388,7 @@ bool one_request(beast::flat_buffer& buffer, std::size_t relay_size) {
   } else {
     upstream.credential = ForwardedCredential{};
   }
-  upstream.client_ip = kClientIp;
+  upstream.forwarded_for = kClientIp;  // an untrusted peer: its own claims are dropped
   upstream.request_id = kRequestId;
 
   Checked checked;

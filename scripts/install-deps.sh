@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libhiredis-dev libyaml-cpp-dev libsqlite3-dev libssl-dev
   libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
-  libsimdjson-dev libjemalloc-dev
+  libsimdjson-dev libjemalloc-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (libFuzzer: make fuzz-test)
   clang-14 libclang-rt-14-dev

@@ -56,6 +56,11 @@ constexpr Bounds kLeaseSeconds{1, 30 * 86'400};
 constexpr Bounds kHeaderBytes{1, 16 * 1024 * 1024};
 constexpr Bounds kBodyBytes{1, 1LL << 40};  // 0 would read as "no limit" to nginx users
 constexpr Bounds kMessageBytes{1, 1LL << 30};
+constexpr Bounds kConnections{1, 10'000'000};
+constexpr Bounds kStreams{1, 10'000'000};
+constexpr Bounds kBufferedBytes{1, 1LL << 40};
+constexpr Bounds kUpgradesPerMinute{1, 1'000'000};
+constexpr std::size_t kMaxTrustedProxies = 1024;  // each request walks the list
 
 // The name of the plan-wide limit; a group may not take it (their counters share a subject).
 constexpr std::string_view kReservedGroupName = "api";
@@ -262,6 +267,7 @@ class Applier {
   void upstream_url(const Item& item);
   void redis_url(const Item& item);
   void headers(const Item& item);
+  void trusted_proxies(const Item& item);
   void plan(const Item& item);
   void group(const Item& item);
   void admin(const Item& item);
@@ -547,6 +553,23 @@ void Applier::headers(const Item& item) {
   }
 }
 
+void Applier::trusted_proxies(const Item& item) {
+  const auto valid = [&](const Item& x) {
+    if (core::parse_ip_network(x.value.Scalar())) return true;
+    fail_value(x, "expected an IP address or a CIDR network (\"10.0.0.0/8\", \"2001:db8::/32\")");
+    return false;
+  };
+  auto cidrs = string_list(item, valid);
+  if (!cidrs) return;
+  if (cidrs->size() > kMaxTrustedProxies) {
+    fail_value(item, "at most " + std::to_string(kMaxTrustedProxies) + " networks");
+    return;
+  }
+  config_.trusted_proxies.clear();
+  for (const std::string& cidr : *cidrs)
+    config_.trusted_proxies.push_back(*core::parse_ip_network(cidr));
+}
+
 void Applier::plan(const Item& item) {
   const std::string& name = item.key.Scalar();
   const auto [pos, inserted] = config_.plans.try_emplace(name);
@@ -715,6 +738,9 @@ void Applier::http(const Item& item) {
            {"header_timeout_ms",
             [&](const Item& x) { set_duration(x, kTimeoutMs, h.header_timeout); }},
            {"idle_timeout_ms", [&](const Item& x) { set_duration(x, kTimeoutMs, h.idle_timeout); }},
+           {"max_connections", [&](const Item& x) { set_int(x, kConnections, h.max_connections); }},
+           {"max_connections_per_ip",
+            [&](const Item& x) { set_int(x, kConnections, h.max_connections_per_ip); }},
        });
 }
 
@@ -737,14 +763,22 @@ void Applier::websocket(const Item& item) {
       out = *v;
     }
   };
-  walk(item, {
-                 {"messages_over_limit", [&](const Item& x) { action(x, w.messages_over_limit); }},
-                 {"audio_over_limit", [&](const Item& x) { action(x, w.audio_over_limit); }},
-                 {"close_after_violation_ms",
-                  [&](const Item& x) { set_duration(x, kViolationMs, w.close_after_violation); }},
-                 {"max_message_bytes",
-                  [&](const Item& x) { set_int(x, kMessageBytes, w.max_message_bytes); }},
-             });
+  walk(item,
+       {
+           {"messages_over_limit", [&](const Item& x) { action(x, w.messages_over_limit); }},
+           {"audio_over_limit", [&](const Item& x) { action(x, w.audio_over_limit); }},
+           {"close_after_violation_ms",
+            [&](const Item& x) { set_duration(x, kViolationMs, w.close_after_violation); }},
+           {"max_message_bytes",
+            [&](const Item& x) { set_int(x, kMessageBytes, w.max_message_bytes); }},
+           {"max_streams", [&](const Item& x) { set_int(x, kStreams, w.max_streams); }},
+           {"max_streams_per_session",
+            [&](const Item& x) { set_int(x, kStreams, w.max_streams_per_session); }},
+           {"max_buffered_bytes",
+            [&](const Item& x) { set_int(x, kBufferedBytes, w.max_buffered_bytes); }},
+           {"upgrades_per_minute_per_ip",
+            [&](const Item& x) { set_int(x, kUpgradesPerMinute, w.upgrades_per_minute_per_ip); }},
+       });
 }
 
 void Applier::apply(const YAML::Node& root) {
@@ -764,6 +798,7 @@ void Applier::apply(const YAML::Node& root) {
            {"store", [&](const Item& x) { store(x); }},
            {"accounts", [&](const Item& x) { accounts(x); }},
            {"http", [&](const Item& x) { http(x); }},
+           {"trusted_proxies", [&](const Item& x) { trusted_proxies(x); }},
            {"algorithm",
             [&](const Item& x) {
               if (auto v = choice<Algorithm>(x, {{"fixed_window", Algorithm::fixed_window},

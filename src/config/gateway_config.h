@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/ip_network.h"
 #include "limiter/limit.h"
 #include "policy/plan.h"
 
@@ -53,6 +54,8 @@ struct HttpConfig {
   std::uint64_t max_body_bytes = 100ull * 1024 * 1024;  // larger bodies get 413
   std::chrono::milliseconds header_timeout{10000};      // to read a whole request head
   std::chrono::milliseconds idle_timeout{60000};        // keep-alive connection with no request
+  std::size_t max_connections = 10000;                  // client connections, all workers
+  std::size_t max_connections_per_ip = 256;             // per client block (IPv6: its /64)
 };
 
 struct GroupConfig {
@@ -75,6 +78,10 @@ struct WebSocketConfig {
   OverLimitAction audio_over_limit = OverLimitAction::shape;
   std::chrono::milliseconds close_after_violation{10000};
   std::uint64_t max_message_bytes = 16777216;
+  std::size_t max_streams = 4096;                  // open session streams, this instance
+  std::size_t max_streams_per_session = 2;         // open streams of one session, this instance
+  std::uint64_t max_buffered_bytes = 268435456;    // unfinished client messages, all streams
+  std::uint32_t upgrades_per_minute_per_ip = 120;  // stream upgrade attempts per client block
 };
 
 enum class UnknownKey { reject, anonymous };
@@ -87,6 +94,7 @@ struct GatewayConfig {
   StoreConfig store;
   AccountsConfig accounts;
   HttpConfig http;
+  std::vector<core::IpNetwork> trusted_proxies;  // peers whose X-Forwarded-For names the client
   limiter::Algorithm algorithm = limiter::Algorithm::fixed_window;
   bool x_ratelimit_headers = true;  // headers: [x-ratelimit]
   bool ietf_headers = false;        // headers: [ietf]

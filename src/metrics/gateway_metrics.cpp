@@ -107,6 +107,11 @@ struct GatewayMetrics::Impl {
           .Name("kallglot_gateway_config_reloads_total")
           .Help("Configuration reloads by result")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& refusals =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_refused_total")
+          .Help("Connections, upgrades and streams turned away by a resource cap, by cap")
+          .Register(*registry);
   prometheus::Gauge& connections = prometheus::BuildGauge()
                                        .Name("kallglot_gateway_open_connections")
                                        .Help("Open downstream HTTP connections")
@@ -244,6 +249,10 @@ void GatewayMetrics::config_reload(bool ok) {
 }
 
 void GatewayMetrics::connections_delta(int delta) { impl_->connections.Increment(delta); }
+
+void GatewayMetrics::refused(std::string_view reason) {
+  impl_->refusals.Add({{"reason", std::string(reason)}}).Increment();
+}
 
 void GatewayMetrics::stream_message(StreamDirection direction, StreamOutcome outcome) {
   // Per-message path: the series were made once (see stream_series), no lookup by label.

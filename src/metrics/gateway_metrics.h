@@ -28,6 +28,10 @@ class GatewayMetrics {
   void store_error();
   void config_reload(bool ok);
   void connections_delta(int delta);
+  // Work turned away by a resource cap before it cost anything: `reason` names the cap
+  // (max_connections, max_connections_per_ip, max_streams, max_streams_per_session,
+  // upgrades_per_minute_per_ip, max_buffered_bytes). Not on the request path.
+  void refused(std::string_view reason);
 
   // WebSocket streams (SPEC §5). A shaped message is counted shaped each time it waits,
   // and relayed once it goes. Audio bytes are the metered ones.

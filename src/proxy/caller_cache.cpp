@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store/keys/api_key_material.h"
+
 namespace gw::proxy {
 
 CallerCache::CallerCache(store::AccountStore& accounts, const core::Clock& clock)
@@ -10,12 +12,29 @@ CallerCache::CallerCache(store::AccountStore& accounts, const core::Clock& clock
 void CallerCache::invalidate_if_stale(std::uint64_t policy_version) {
   const std::uint64_t store_version = accounts_.version();
   if (store_version != store_version_ || policy_version != policy_version_) {
-    entries_.clear();
+    known_.clear();
+    unknown_.clear();
     accounts_by_subject_.clear();
     anonymous_.clear();
     store_version_ = store_version;
     policy_version_ = policy_version;
   }
+}
+
+template <typename Map>
+void CallerCache::make_room(Map& map, std::size_t max) {
+  if (map.size() < max) return;
+  const core::UnixNanos now = clock_.now();
+  boost::unordered::erase_if(map, [now](const auto& entry) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(entry.second)>, core::UnixNanos>) {
+      return entry.second <= now;
+    } else {
+      return entry.second.expires <= now;
+    }
+  });
+  if (map.size() < max - max / 8) return;
+  bool drop = false;
+  boost::unordered::erase_if(map, [&drop](const auto&) { return drop = !drop; });
 }
 
 core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::find(
@@ -38,9 +57,16 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::find(
 
 std::optional<std::shared_ptr<const Caller>> CallerCache::cached_key(std::string_view key,
                                                                      std::uint64_t policy_version) {
+  // Not a key at all: as unknown as a key can be, for the price of a scan.
+  if (!store::looks_like_api_key(key)) return std::shared_ptr<const Caller>();
   invalidate_if_stale(policy_version);
-  if (auto it = entries_.find(key); it != entries_.end() && clock_.now() < it->second.expires) {
+  const core::KeyedDigest digest = core::KeyedDigest::of(key);
+  const core::UnixNanos now = clock_.now();
+  if (auto it = known_.find(digest); it != known_.end() && now < it->second.expires) {
     return it->second.caller;
+  }
+  if (auto it = unknown_.find(digest); it != unknown_.end() && now < it->second) {
+    return std::shared_ptr<const Caller>();
   }
   return std::nullopt;
 }
@@ -55,9 +81,16 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_k
         build(lookup->record->account_id, lookup->record->environment, lookup->account, policy);
   }
   if (started_at != store_version()) return caller;
-  if (entries_.size() >= kMaxEntries) entries_.clear();
-  entries_.insert_or_assign(std::string(key),
-                            Entry{caller, clock_.now() + policy.config().accounts.cache});
+  const core::KeyedDigest digest = core::KeyedDigest::of(key);
+  const core::UnixNanos expires = clock_.now() + policy.config().accounts.cache;
+  if (caller) {
+    make_room(known_, kMaxKnownKeys);
+    known_.insert_or_assign(digest, Entry{caller, expires});
+  } else {
+    // Churned by floods of made-up keys: a full set is simply emptied.
+    if (unknown_.size() >= kMaxUnknownKeys) unknown_.clear();
+    unknown_.insert_or_assign(digest, expires);
+  }
   return caller;
 }
 
@@ -88,7 +121,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_a
   if (!account) return core::unexpected(std::move(account.error().detail));
   auto caller = build(account_id, environment, *account, policy);
   if (started_at != store_version()) return caller;
-  if (accounts_by_subject_.size() >= kMaxEntries) accounts_by_subject_.clear();
+  make_room(accounts_by_subject_, kMaxAccounts);
   accounts_by_subject_.insert_or_assign(
       subject_of(account_id, environment),
       Entry{caller, clock_.now() + policy.config().accounts.cache});
@@ -133,19 +166,21 @@ std::shared_ptr<const Caller> CallerCache::build(std::string_view account_id,
   return std::shared_ptr<const Caller>(std::move(built));
 }
 
-std::shared_ptr<const Caller> CallerCache::anonymous(std::string_view client_ip,
+std::shared_ptr<const Caller> CallerCache::anonymous(const core::IpBytes& client,
                                                      const policy::Policy& policy,
                                                      std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
-  if (auto it = anonymous_.find(client_ip); it != anonymous_.end()) return it->second;
+  const core::IpBytes block = core::client_block(client);
+  if (auto it = anonymous_.find(block); it != anonymous_.end()) return it->second;
   auto caller = std::make_shared<Caller>();
   caller->anonymous = true;
-  caller->subject = "ip:" + std::string(client_ip);
+  caller->subject = "ip:" + core::client_block_text(block);
   caller->subject_hash = store::hash_subject(caller->subject);
   caller->plan_name = "anonymous";
   if (const policy::PlanLimits* plan = policy.plan("anonymous")) caller->limits = *plan;
-  if (anonymous_.size() >= kMaxEntries) anonymous_.clear();
-  anonymous_.emplace(std::string(client_ip), caller);
+  // Nothing is lost by forgetting one: it is rebuilt from the block on the next request.
+  if (anonymous_.size() >= kMaxAnonymous) anonymous_.clear();
+  anonymous_.emplace(block, caller);
   return caller;
 }
 

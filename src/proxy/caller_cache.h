@@ -1,10 +1,16 @@
-// Per-worker cache from a presented API key to its Caller. The plain key is the map key
-// (it lives only in this process's memory); SHA-256 and the account store are consulted
-// only on a miss. The request path asks cached_*() and, on a miss, looks the key up
-// without blocking (AccountStore::lookup_*, see caller_lookup.h) and remember_*()s the
-// answer; find()/for_account() do both synchronously (tests, local tools). Entries are dropped when
-// the account store's version or the policy's version moves (a plan change applies to the very next
-// request), and after accounts.cache_seconds.
+// Per-worker cache from a presented API key to its Caller. SHA-256 and the account store
+// are consulted only on a miss. The request path asks cached_*() and, on a miss, looks
+// the key up without blocking (AccountStore::lookup_*, see caller_lookup.h) and
+// remember_*()s the answer; find()/for_account() do both synchronously (tests, local
+// tools). Entries are dropped when the account store's version or the policy's version
+// moves (a plan change applies to the very next request), and after accounts.cache_seconds.
+//
+// Built to be flooded (SPEC §3, issue 11): the map key is a keyed digest of the presented
+// key (core/keyed_hash.h), never the key itself; a key that is not even well formed
+// (store::looks_like_api_key) is never looked up or cached; keys the store does not know
+// live in a small set of their own, so a flood of made-up keys churns only that set and
+// never pushes out the callers that are known. Anonymous callers (per client block) are
+// cheap to rebuild and kept in a bounded map too.
 //
 // Thread-safety: none; each worker thread owns one.
 #pragma once
@@ -19,6 +25,8 @@
 #include <string_view>
 
 #include "core/clock.h"
+#include "core/ip_network.h"
+#include "core/keyed_hash.h"
 #include "core/result.h"
 #include "policy/policy.h"
 #include "proxy/caller.h"
@@ -65,9 +73,23 @@ class CallerCache {
 
   static std::string subject_of(std::string_view account_id, store::KeyEnvironment environment);
 
-  // The caller for an unauthenticated client address (unknown_key: anonymous).
-  std::shared_ptr<const Caller> anonymous(std::string_view client_ip, const policy::Policy& policy,
+  // The caller for an unauthenticated client (unknown_key: anonymous): its client block
+  // (an IPv4 address, an IPv6 /64) is the counter subject.
+  std::shared_ptr<const Caller> anonymous(const core::IpBytes& client, const policy::Policy& policy,
                                           std::uint64_t policy_version);
+
+  // Bounds, per worker. Known keys come only from accounts an operator created.
+  static constexpr std::size_t kMaxKnownKeys = 100'000;
+  static constexpr std::size_t kMaxUnknownKeys = 4'096;
+  static constexpr std::size_t kMaxAccounts = 100'000;
+  static constexpr std::size_t kMaxAnonymous = 16'384;
+
+  struct Sizes {
+    std::size_t known_keys, unknown_keys, accounts, anonymous;
+  };
+  Sizes sizes() const noexcept {
+    return {known_.size(), unknown_.size(), accounts_by_subject_.size(), anonymous_.size()};
+  }
 
  private:
   // Lets lookups take the key as a string_view, without building a std::string.
@@ -81,26 +103,32 @@ class CallerCache {
   using StringMap = boost::unordered_flat_map<std::string, V, TransparentHash, std::equal_to<>>;
 
   struct Entry {
-    std::shared_ptr<const Caller> caller;  // nullptr: the key is unknown
+    std::shared_ptr<const Caller> caller;  // nullptr: the account no longer exists
     core::UnixNanos expires{};
   };
+  template <typename V>
+  using DigestMap = boost::unordered_flat_map<core::KeyedDigest, V, core::KeyedDigestHash>;
 
   void invalidate_if_stale(std::uint64_t policy_version);
+  // Makes room in a full map of entries: the expired ones go, and if that frees less than
+  // an eighth, every other one (arbitrary under a keyed hash, so nobody can aim it).
+  template <typename Map>
+  void make_room(Map& map, std::size_t max);
   // The caller of an account (nullptr when `account` is nullopt: it no longer exists).
   static std::shared_ptr<const Caller> build(std::string_view account_id,
                                              store::KeyEnvironment environment,
                                              const std::optional<store::Account>& account,
                                              const policy::Policy& policy);
 
-  static constexpr std::size_t kMaxEntries = 100'000;  // per worker; cleared when exceeded
-
   store::AccountStore& accounts_;
   const core::Clock& clock_;
   std::uint64_t store_version_ = 0;
   std::uint64_t policy_version_ = 0;
-  StringMap<Entry> entries_;              // by plain key
+  DigestMap<Entry> known_;                // keys of a live account
+  DigestMap<core::UnixNanos> unknown_;    // keys the store does not know: until when
   StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
-  StringMap<std::shared_ptr<const Caller>> anonymous_;
+  boost::unordered_flat_map<core::IpBytes, std::shared_ptr<const Caller>, core::IpBytesHash>
+      anonymous_;  // by client block
 };
 
 }  // namespace gw::proxy

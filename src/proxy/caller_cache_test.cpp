@@ -80,11 +80,11 @@ TEST_F(CallerCacheTest, EntriesExpireAfterCacheSeconds) {
 }
 
 TEST_F(CallerCacheTest, AnonymousCallersAreLimitedByAddress) {
-  auto a = cache.anonymous("10.0.0.1", policy, 1);
+  auto a = cache.anonymous(*core::parse_ip("10.0.0.1"), policy, 1);
   EXPECT_TRUE(a->anonymous);
   EXPECT_EQ(a->subject, "ip:10.0.0.1");
   EXPECT_EQ(a->plan_name, "anonymous");
-  EXPECT_NE(cache.anonymous("10.0.0.2", policy, 1)->subject, a->subject);
+  EXPECT_NE(cache.anonymous(*core::parse_ip("10.0.0.2"), policy, 1)->subject, a->subject);
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/request_id.h"
 #include "limiter/check.h"
 #include "proxy/caller_lookup.h"
+#include "proxy/client_address.h"
 #include "proxy/credentials.h"
 #include "proxy/head_reader.h"
 #include "proxy/head_writer.h"
@@ -70,9 +71,10 @@ void log_store_failure(std::string_view what, std::string_view detail) {
   }
 }
 
-// Usage history is kept per account (per client address for anonymous callers).
-std::string_view usage_subject(const Caller& caller) {
-  return caller.anonymous ? std::string_view(caller.subject) : std::string_view(caller.account_id);
+// Usage history is per account, for the admin usage view. Anonymous callers have none:
+// nobody could read it, and a client rotating addresses would grow it without bound.
+void record_usage(const ProxyDeps& deps, const Caller& caller, bool allowed, core::UnixNanos now) {
+  if (!caller.anonymous) deps.usage.record(caller.account_id, allowed, now);
 }
 
 // Clears HttpConnection::upstream_in_use_ when forward() is done with a connection.
@@ -87,13 +89,30 @@ bool is_timeout(const beast::error_code& ec) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(Worker& worker, tcp::socket socket)
-    : worker_(worker), stream_(std::move(socket)) {
+HttpConnection::HttpConnection(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                               ConnectionLimits::Ticket admission)
+    : worker_(worker),
+      stream_(std::move(socket)),
+      peer_(core::ip_bytes(peer.address())),
+      peer_text_(core::ip_text(peer_)),
+      admission_(std::move(admission)) {
   beast::error_code ec;
   stream_.socket().set_option(tcp::no_delay(true), ec);
-  auto endpoint = stream_.socket().remote_endpoint(ec);
-  if (!ec) client_ip_ = endpoint.address().to_string();
   worker_.add(this);
+}
+
+void HttpConnection::identify_client(Exchange& exchange, const http::fields& fields) {
+  const auto& trusted = policy().config().trusted_proxies;
+  if (trusted.empty() || !is_trusted_proxy(peer_, trusted)) {
+    exchange.client = peer_;
+    exchange.upstream.forwarded_for = peer_text_;
+    return;
+  }
+  ForwardedClient forwarded = client_behind_proxy(peer_, peer_text_, trusted, fields);
+  exchange.client = forwarded.address;
+  exchange.forwarded_chain = std::move(forwarded.forwarded_for);
+  exchange.upstream.forwarded_for = exchange.forwarded_chain;
+  exchange.upstream.from_trusted_proxy = true;
 }
 
 HttpConnection::~HttpConnection() { worker_.remove(this); }
@@ -232,6 +251,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold
   }
   exchange.upstream.framing = checked->framing;
   exchange.upstream.host = checked->host;
+  identify_client(exchange, req);
 
   const auto& config = policy().config();
   if (auto length = parser.content_length(); length && *length > config.http.max_body_bytes) {
@@ -319,7 +339,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold
   // An anonymous caller is forwarded with no credential: the upstream must not
   // authenticate a request the gateway counted against a client address.
   if (!exchange.caller && config.unknown_key == config::UnknownKey::anonymous) {
-    exchange.caller = worker_.callers().anonymous(client_ip_, policy(), policy_version_);
+    exchange.caller = worker_.callers().anonymous(exchange.client, policy(), policy_version_);
   }
   if (!exchange.caller) {
     deps.metrics.unauthenticated();
@@ -399,7 +419,7 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold
                           : shadow_over ? metrics::DecisionResult::shadow_denied
                                         : metrics::DecisionResult::allowed);
   }
-  deps.usage.record(usage_subject(*exchange.caller), admitted, exchange.now);
+  record_usage(deps, *exchange.caller, admitted, exchange.now);
 
   if (!admitted) {
     if (creates_session) co_await cancel_session_slot(exchange);
@@ -429,7 +449,8 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
     if (count == 0) continue;
     if (group && count == 1) continue;  // the plan does not limit this group
     store::CheckOutcome outcome = co_await async_check(
-        deps.counters, store::CheckRequest{caller.subject, {storage.data(), count}, 1, caller.subject_hash},
+        deps.counters,
+        store::CheckRequest{caller.subject, {storage.data(), count}, 1, caller.subject_hash},
         exchange.now, /*peek=*/true);
     if (!outcome) {
       co_await respond_error(exchange, http::status::service_unavailable, "api_error",
@@ -570,8 +591,7 @@ net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status st
   const bool keep_alive = !exchange.closing && exchange.parser != nullptr &&
                           exchange.parser->keep_alive() && exchange.parser->is_done() &&
                           !worker_.draining();
-  const core::UnixNanos now =
-      exchange.now.count() != 0 ? exchange.now : worker_.deps().clock.now();
+  const core::UnixNanos now = exchange.now.count() != 0 ? exchange.now : worker_.deps().clock.now();
   head_.clear();
   HeadWriter head(head_);
   head.status_line(static_cast<unsigned>(status), http::obsolete_reason(status));
@@ -585,7 +605,8 @@ net::awaitable<bool> HttpConnection::respond(Exchange& exchange, http::status st
   write_connection_field(exchange, head, keep_alive);
   head.field("Content-Length", static_cast<std::int64_t>(json_body.size()));
   head.end();
-  const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(json_body)};
+  const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()),
+                                                 net::buffer(json_body)};
   arm(policy().config().http.idle_timeout);
   auto [ec, n] = co_await net::async_write(stream_.socket(), buffers, use_nothrow);
   co_return !ec && keep_alive;
@@ -649,15 +670,12 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
 
     // The request: its head as the upstream should see it, then its body as it arrives.
     head_.clear();
-    exchange.upstream.client_ip = client_ip_;
     exchange.upstream.request_id = exchange.request_id;
     write_upstream_request_head(req, exchange.upstream, head_);
-    const RelayResult sent =
-        co_await relay_message(stream_.socket(), buffer_, parser, config.http.idle_timeout,
-                               upstream.stream.socket(),
-                               config.upstream.request_timeout,
-                               exchange.upstream.framing.kind == BodyFraming::Kind::chunked, head_,
-                               nullptr);
+    const RelayResult sent = co_await relay_message(
+        stream_.socket(), buffer_, parser, config.http.idle_timeout, upstream.stream.socket(),
+        config.upstream.request_timeout,
+        exchange.upstream.framing.kind == BodyFraming::Kind::chunked, head_, nullptr);
     if (sent.read_error) {
       co_await settle_session_slot(exchange, {});
       if (sent.read_error == http::error::body_limit) {
@@ -720,7 +738,8 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     write_client_response_head(exchange, rp.get(), keep_alive, head_);
     RelayResult relayed;
     if (exchange.upstream_status != 0) {
-      const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()), net::buffer(held)};
+      const std::array<net::const_buffer, 2> buffers{net::buffer(head_.data(), head_.size()),
+                                                     net::buffer(held)};
       arm(config.upstream.request_timeout);
       auto [wec, n] = co_await net::async_write(stream_.socket(), buffers, use_nothrow);
       relayed.write_error = wec;
@@ -797,7 +816,7 @@ net::awaitable<bool> HttpConnection::respond_no_session_slot(Exchange& exchange,
   exchange.session_limit_refused = true;
   deps.metrics.decision(exchange.caller->plan_name, group, metrics::DecisionResult::denied);
   deps.metrics.rejected_429("concurrent_session_limit_exceeded");
-  deps.usage.record(usage_subject(*exchange.caller), false, exchange.now);
+  record_usage(deps, *exchange.caller, false, exchange.now);
   const store::SlotGrant& slot = *exchange.slot;
   const std::string message = fmt::format(
       "Concurrent session limit exceeded ({} active, limit {}). End a session before creating "
@@ -935,6 +954,9 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   const HopByHopFilter hop_by_hop(req);
   for (const auto& field : req) {
     if (hop_by_hop.drops(field)) continue;
+    const OriginField origin = origin_field(field.name_string());
+    if (origin == OriginField::forwarded_for) continue;  // set below, as resolved
+    if (origin == OriginField::other && !exchange.upstream.from_trusted_proxy) continue;
     switch (field.name()) {
       case http::field::host:
       case http::field::content_length:  // zero: checked above
@@ -946,7 +968,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
         passed.emplace_back(field.name_string(), field.value());
     }
   }
-  passed.emplace_back("X-Forwarded-For", client_ip_);
+  passed.emplace_back("X-Forwarded-For", exchange.upstream.forwarded_for);
   passed.emplace_back("X-Forwarded-Proto", "http");
   passed.emplace_back("X-Request-ID", exchange.request_id);
   upstream.set_option(

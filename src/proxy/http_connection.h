@@ -13,9 +13,10 @@
 #include "policy/policy.h"
 #include "proxy/beast.h"
 #include "proxy/caller.h"
+#include "proxy/connection_limits.h"
 #include "proxy/head_writer.h"
-#include "proxy/upstream_request_head.h"
 #include "proxy/upstream_pool.h"
+#include "proxy/upstream_request_head.h"
 #include "store/counter_store.h"
 #include "store/session_store.h"
 
@@ -25,7 +26,9 @@ class Worker;
 
 class HttpConnection {
  public:
-  HttpConnection(Worker& worker, tcp::socket socket);
+  // `admission` holds the connection's place under the connection caps for its life.
+  HttpConnection(Worker& worker, tcp::socket socket, const tcp::endpoint& peer,
+                 ConnectionLimits::Ticket admission);
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -46,8 +49,10 @@ class HttpConnection {
   struct Exchange {
     RequestParser* parser = nullptr;
     std::string request_id;
-    bool closing = false;  // the connection closes after the answer, whatever the parser says
+    bool closing = false;      // the connection closes after the answer, whatever the parser says
     UpstreamRequest upstream;  // what the upstream is told: Host, framing, credential
+    core::IpBytes client{};    // the client (the peer, or who a trusted proxy names)
+    std::string forwarded_chain;  // X-Forwarded-For behind a trusted proxy (upstream.forwarded_for)
     core::UnixNanos now{};
     std::shared_ptr<const Caller> caller;
     std::optional<std::size_t> group;
@@ -58,7 +63,7 @@ class HttpConnection {
     std::optional<store::SlotGrant> slot;  // session creation: the slot asked for
     bool slot_settled = false;             // the slot was bound or given back
     bool session_limit_refused = false;    // 429: no slot free (its own X-RateLimit-*)
-    std::string ending_session;  // the session POST /v1/sessions/{id}/end ends
+    std::string ending_session;            // the session POST /v1/sessions/{id}/end ends
     int upstream_status = 0;  // forward(): the upstream's status once relayed whole; 0 otherwise
   };
 
@@ -69,6 +74,7 @@ class HttpConnection {
   };
 
   net::awaitable<bool> wait_for_request();
+  void identify_client(Exchange& exchange, const http::fields& fields);
   net::awaitable<void> lingering_close();
   net::awaitable<bool> handle(RequestParser& parser, bool obs_fold);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
@@ -122,13 +128,15 @@ class HttpConnection {
   Worker& worker_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::string client_ip_;
+  core::IpBytes peer_{};
+  std::string peer_text_;  // ip_text(peer_)
+  ConnectionLimits::Ticket admission_;
   std::shared_ptr<const policy::Policy> policy_;
   std::uint64_t policy_version_ = 0;
   HeadBuffer head_;  // the message head being written; reused across requests
   bool idle_ = false;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
-  bool expired_ = false;                         // the sweep cancelled I/O since the last arm()
+  bool expired_ = false;                          // the sweep cancelled I/O since the last arm()
   beast::tcp_stream* upstream_in_use_ = nullptr;  // forward(): the upstream being talked to
 };
 

@@ -10,7 +10,7 @@ namespace gw::proxy {
 
 ProxyServer::ProxyServer(const ProxyDeps& deps, std::size_t threads) : deps_(deps) {
   for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
-    workers_.push_back(std::make_unique<Worker>(deps_));
+    workers_.push_back(std::make_unique<Worker>(deps_, connection_limits_));
   }
 }
 

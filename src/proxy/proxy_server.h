@@ -10,6 +10,7 @@
 
 #include "config/gateway_config.h"
 #include "core/result.h"
+#include "proxy/connection_limits.h"
 #include "proxy/proxy_deps.h"
 
 namespace gw::proxy {
@@ -30,6 +31,7 @@ class ProxyServer {
 
  private:
   ProxyDeps deps_;
+  ConnectionLimits connection_limits_;  // shared by the workers; declared first, outlives them
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopped_ = false;
 };

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "proxy/client_address.h"
 #include "proxy/hop_by_hop.h"
 
 namespace gw::proxy {
@@ -33,7 +34,6 @@ void write_upstream_request_head(const http::request_header<>& req, const Upstre
   }
 
   const HopByHopFilter hop_by_hop(req);
-  std::string_view forwarded_for;
   for (const auto& field : req) {
     switch (field.name()) {
       case http::field::host:
@@ -52,18 +52,13 @@ void write_upstream_request_head(const http::request_header<>& req, const Upstre
           iequals(name, "X-Request-ID")) {
         continue;
       }
-      if (iequals(name, "X-Forwarded-For")) {
-        forwarded_for = field.value();
-        continue;
-      }
     }
+    const OriginField origin = origin_field(name);
+    if (origin == OriginField::forwarded_for) continue;  // written below, as resolved
+    if (origin == OriginField::other && !request.from_trusted_proxy) continue;
     head.field(name, field.value());
   }
-  if (forwarded_for.empty()) {
-    head.field("X-Forwarded-For", request.client_ip);
-  } else {
-    head.put("X-Forwarded-For: ", forwarded_for, ", ", request.client_ip, "\r\n");
-  }
+  head.field("X-Forwarded-For", request.forwarded_for);
   head.field("X-Forwarded-Proto", "http");
   head.field("X-Request-ID", request.request_id);
   head.end();

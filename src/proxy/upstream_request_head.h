@@ -24,8 +24,9 @@ struct UpstreamRequest {
   std::string_view host;
   BodyFraming framing;
   ForwardedCredential credential;
-  std::string_view client_ip;   // appended to X-Forwarded-For
-  std::string_view request_id;  // X-Request-ID
+  std::string_view forwarded_for;   // the whole X-Forwarded-For value (client_address.h)
+  bool from_trusted_proxy = false;  // Forwarded and X-Real-IP pass only from a trusted proxy
+  std::string_view request_id;      // X-Request-ID
 };
 
 // Appends the upstream request head (through the empty line) to `out`. Expect is answered

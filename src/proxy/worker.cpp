@@ -3,13 +3,35 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "core/log_throttle.h"
 #include "proxy/http_connection.h"
 
 namespace gw::proxy {
+namespace {
 
-Worker::Worker(const ProxyDeps& deps) : deps_(deps), callers_(deps.accounts, deps.clock) {}
+// accept() failed for want of a descriptor or of kernel memory: retrying at once only
+// spins (the connection stays queued), so the worker pauses accepting instead.
+bool is_resource_shortage(const beast::error_code& ec) {
+  return ec == net::error::no_descriptors || ec == net::error::no_buffer_space ||
+         ec == net::error::no_memory || ec.value() == ENFILE;
+}
+
+// First pause 10 ms, doubling to 1 s: a descriptor freed by a closing connection is taken
+// up within a second, and a shortage that lasts costs a handful of wake-ups a second.
+constexpr std::chrono::milliseconds kFirstAcceptPause{10};
+constexpr std::chrono::milliseconds kLongestAcceptPause{1000};
+
+// One line a second, process-wide, whatever the number of workers and failures.
+core::LogThrottle accept_log_throttle;
+core::LogThrottle refusal_log_throttle;
+
+}  // namespace
+
+Worker::Worker(const ProxyDeps& deps, ConnectionLimits& connections)
+    : deps_(deps), connection_limits_(connections), callers_(deps.accounts, deps.clock) {}
 
 core::Result<tcp::endpoint, std::string> Worker::bind(const tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -47,18 +69,64 @@ void Worker::join() {
 }
 
 net::awaitable<void> Worker::accept_loop() {
+  net::steady_timer pause(io_);
+  std::chrono::milliseconds next_pause = kFirstAcceptPause;
   for (;;) {
     auto [ec, socket] = co_await acceptor_.async_accept(use_nothrow);
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
-      // Out of descriptors and the like: log, and keep accepting.
-      spdlog::warn("accept failed: {}", ec.message());
+      if (!is_resource_shortage(ec)) {
+        // The peer gave up before we took it (ECONNABORTED and the like): nothing to wait for.
+        if (auto held_back = accept_log_throttle.admit()) {
+          spdlog::warn("accept failed: {} ({} more held back)", ec.message(), *held_back);
+        }
+        continue;
+      }
+      if (auto held_back = accept_log_throttle.admit()) {
+        spdlog::warn("accept paused for {} ms: {} ({} more held back; {} connections open)",
+                     next_pause.count(), ec.message(), *held_back, connection_limits_.open());
+      }
+      pause.expires_after(next_pause);
+      co_await pause.async_wait(use_nothrow);
+      next_pause = std::min(next_pause * 2, kLongestAcceptPause);
       continue;
     }
-    auto connection = std::make_shared<HttpConnection>(*this, std::move(socket));
-    net::co_spawn(
-        io_, [connection]() -> net::awaitable<void> { co_await connection->run(); }, net::detached);
+    next_pause = kFirstAcceptPause;
+    admit(std::move(socket));
   }
+}
+
+void Worker::admit(tcp::socket socket) {
+  beast::error_code ec;
+  const tcp::endpoint peer = socket.remote_endpoint(ec);
+  if (ec) return;  // already gone (reset before we got to it)
+  const core::IpBytes address = core::ip_bytes(peer.address());
+  const auto policy = deps_.policy.current();
+  const config::GatewayConfig& config = policy->config();
+  ConnectionLimits::Caps caps{config.http.max_connections, config.http.max_connections_per_ip,
+                              false};
+  for (const core::IpNetwork& trusted : config.trusted_proxies) {
+    if (trusted.contains(address)) caps.exempt = true;
+  }
+  ConnectionLimits::Ticket ticket;
+  const auto refusal = connection_limits_.admit(address, caps, ticket);
+  if (refusal != ConnectionLimits::Refusal::none) {
+    // Closed before anything is read: the cheapest answer there is, and a client over its
+    // cap learns nothing it could not learn from a full backlog.
+    const bool total = refusal == ConnectionLimits::Refusal::total;
+    deps_.metrics.refused(total ? "max_connections" : "max_connections_per_ip");
+    if (auto held_back = refusal_log_throttle.admit()) {
+      spdlog::warn("connection from {} refused: {} reached ({} more held back)",
+                   core::client_block_text(address),
+                   total ? "http.max_connections" : "http.max_connections_per_ip", *held_back);
+    }
+    socket.close(ec);
+    return;
+  }
+  auto connection =
+      std::make_shared<HttpConnection>(*this, std::move(socket), peer, std::move(ticket));
+  net::co_spawn(
+      io_, [connection]() -> net::awaitable<void> { co_await connection->run(); }, net::detached);
 }
 
 net::awaitable<void> Worker::sweep_deadlines() {

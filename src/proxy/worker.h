@@ -14,6 +14,7 @@
 #include "core/result.h"
 #include "proxy/beast.h"
 #include "proxy/caller_cache.h"
+#include "proxy/connection_limits.h"
 #include "proxy/proxy_deps.h"
 #include "proxy/relay_buffers.h"
 #include "proxy/upstream_pool.h"
@@ -24,7 +25,8 @@ class HttpConnection;
 
 class Worker {
  public:
-  explicit Worker(const ProxyDeps& deps);
+  // `connections` is shared by every worker of the listener and outlives them.
+  Worker(const ProxyDeps& deps, ConnectionLimits& connections);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -50,17 +52,20 @@ class Worker {
   void add(HttpConnection* connection);
   void remove(HttpConnection* connection);
 
- // How often connections' deadlines are checked (HttpConnection::arm): a timeout fires
+  // How often connections' deadlines are checked (HttpConnection::arm): a timeout fires
   // up to this much late.
   static constexpr std::chrono::milliseconds kDeadlineTick{100};
 
  private:
   net::awaitable<void> accept_loop();
+  // Takes a just-accepted socket in, unless a connection cap says no (closed at once).
+  void admit(tcp::socket socket);
   net::awaitable<void> sweep_deadlines();
 
   // Declared before io_ so they outlive it: destroying io_ destroys the connections still
   // suspended in it, and each one unregisters itself here.
   ProxyDeps deps_;
+  ConnectionLimits& connection_limits_;
   std::unordered_set<HttpConnection*> connections_;
   std::atomic<std::size_t> open_{0};
   bool draining_ = false;

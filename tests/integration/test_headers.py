@@ -35,8 +35,12 @@ def test_forwarded_headers_are_added(gateway):
     seen = c.get("/v1/echo").json()["headers"]
     assert seen["x-forwarded-for"] == "127.0.0.1", seen
     assert seen["x-forwarded-proto"] == "http", seen
-    seen = c.get("/v1/echo", headers={"X-Forwarded-For": "203.0.113.7"}).json()["headers"]
-    assert seen["x-forwarded-for"] == "203.0.113.7, 127.0.0.1", seen
+    # From a peer that is not a trusted proxy (trusted_proxies is empty by default), what
+    # the client claims about its origin never reaches the upstream.
+    seen = c.get("/v1/echo", headers={"X-Forwarded-For": "203.0.113.7", "Forwarded": "for=1.2.3.4",
+                                      "X-Real-IP": "1.2.3.4"}).json()["headers"]
+    assert seen["x-forwarded-for"] == "127.0.0.1", seen
+    assert "forwarded" not in seen and "x-real-ip" not in seen, seen
     assert seen["x-forwarded-proto"] == "http", seen
 
 

@@ -61,7 +61,14 @@ std::optional<KeyMaterial> generate_key_material(KeyEnvironment environment) {
 }
 
 bool looks_like_api_key(std::string_view plain_key) noexcept {
-  return plain_key.starts_with(kLivePrefix) || plain_key.starts_with(kTestPrefix);
+  // Both prefixes have the same length.
+  if (plain_key.size() != kLivePrefix.size() + kKeySecretChars) return false;
+  if (!plain_key.starts_with(kLivePrefix) && !plain_key.starts_with(kTestPrefix)) return false;
+  for (char c : plain_key.substr(kLivePrefix.size())) {
+    const bool base62 = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (!base62) return false;
+  }
+  return true;
 }
 
 std::string_view environment_name(KeyEnvironment environment) noexcept {

@@ -19,7 +19,9 @@ struct KeyMaterial {
 // nullopt only if the random generator cannot be seeded.
 std::optional<KeyMaterial> generate_key_material(KeyEnvironment environment);
 
-// Whether `plain_key` can be an API key at all (prefix check), before any hashing/lookup.
+// Whether `plain_key` can be an API key at all: a prefix, then exactly 43 base62
+// characters, as generate_key_material() makes them. Checked before any hashing, caching
+// or lookup, so made-up strings cost nothing more than this scan.
 bool looks_like_api_key(std::string_view plain_key) noexcept;
 
 std::string_view environment_name(KeyEnvironment environment) noexcept;  // "live" / "test"

@@ -45,7 +45,7 @@ PRAGMA user_version = 1;
 struct SqliteAccountStore::Statements {
   Statement begin, commit, rollback;
   Statement get_account, insert_account, update_account, delete_account;
-  Statement revoke_account_keys, list_keys, insert_key, revoke_key, find_key;
+  Statement revoke_account_keys, list_keys, insert_key, revoke_key, find_key, live_hashes;
 
   // Returns the first failing SQL text, or nullptr.
   const char* prepare(sqlite3* db) {
@@ -74,6 +74,9 @@ struct SqliteAccountStore::Statements {
          "SELECT k.key_id, k.account_id, k.environment FROM api_keys AS k "
          "JOIN accounts AS a ON a.id = k.account_id "
          "WHERE k.key_hash = ?1 AND k.revoked_at IS NULL"},
+        {&live_hashes,
+         "SELECT k.key_hash FROM api_keys AS k JOIN accounts AS a ON a.id = k.account_id "
+         "WHERE k.revoked_at IS NULL"},
     };
     for (const auto& [statement, sql] : all) {
       if (statement->prepare(db, sql) != SQLITE_OK) return sql;
@@ -153,6 +156,12 @@ AccountResult<std::unique_ptr<SqliteAccountStore>> SqliteAccountStore::open(
   if (const char* failed = store->statements_->prepare(db)) {
     return core::unexpected(open_error(db, std::string("cannot prepare ") + failed));
   }
+  {
+    std::lock_guard lock(store->mutex_);
+    if (auto loaded = store->reload_live_hashes(); !loaded) {
+      return core::unexpected(std::move(loaded.error()));
+    }
+  }
   return store;
 }
 
@@ -166,6 +175,20 @@ SqliteAccountStore::~SqliteAccountStore() {
 
 AccountStoreError SqliteAccountStore::error(std::string_view what) const {
   return open_error(db_, what);
+}
+
+AccountResult<bool> SqliteAccountStore::reload_live_hashes() {
+  boost::unordered_flat_set<std::string> hashes;
+  Use use(statements_->live_hashes);
+  for (;;) {
+    const int rc = use.step();
+    if (rc == SQLITE_DONE) break;
+    if (rc != SQLITE_ROW) return core::unexpected(error("live key hashes"));
+    hashes.insert(use.text(0));
+  }
+  std::unique_lock write(live_hashes_mutex_);
+  live_hashes_.swap(hashes);
+  return true;
 }
 
 std::int64_t SqliteAccountStore::now_s() const { return core::to_unix_seconds(clock_.now()); }
@@ -240,6 +263,7 @@ AccountResult<bool> SqliteAccountStore::delete_account(std::string_view id) {
   }
   const bool deleted = sqlite3_changes(db_) > 0;
   if (!tx.commit(statements_->commit)) return core::unexpected(error("delete_account: commit"));
+  if (auto reloaded = reload_live_hashes(); !reloaded) return core::unexpected(reloaded.error());
   // Keys of an unknown account are revoked too (none can be found anyway), but only a
   // deleted account is a change worth announcing.
   if (deleted) bump_version();
@@ -303,6 +327,10 @@ AccountResult<CreatedKey> SqliteAccountStore::create_key(std::string_view accoun
     if (use.step() != SQLITE_DONE) return core::unexpected(error("create_key"));
   }
   if (!tx.commit(statements_->commit)) return core::unexpected(error("create_key: commit"));
+  {
+    std::unique_lock write(live_hashes_mutex_);
+    live_hashes_.insert(hash);
+  }
   bump_version();
   return created;
 }
@@ -316,7 +344,10 @@ AccountResult<bool> SqliteAccountStore::revoke_key(std::string_view key_id) {
   }
   if (use.step() != SQLITE_DONE) return core::unexpected(error("revoke_key"));
   const bool revoked = sqlite3_changes(db_) > 0;
-  if (revoked) bump_version();
+  if (revoked) {
+    if (auto reloaded = reload_live_hashes(); !reloaded) return core::unexpected(reloaded.error());
+    bump_version();
+  }
   return revoked;
 }
 
@@ -327,6 +358,10 @@ AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
     return std::optional<ApiKeyRecord>();
   }
   const std::string hash = sha256_hex(plain_key);
+  {
+    std::shared_lock read(live_hashes_mutex_);
+    if (!live_hashes_.contains(hash)) return std::optional<ApiKeyRecord>();
+  }
 
   std::lock_guard lock(mutex_);
   Use use(statements_->find_key);

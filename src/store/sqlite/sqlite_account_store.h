@@ -11,17 +11,24 @@
 //
 // Thread-safety: every method may be called from any thread; one connection, serialized
 // by a mutex (calls are short: single-row statements on indexed columns). version() reads
-// an atomic and never waits. It counts writes made through this object only; another
-// process writing the same file is not seen (one gateway process owns the file).
-// Errors come back as AccountStoreError, never as exceptions; details never hold a key.
+// an atomic and never waits.
+// Lookups of keys that do not exist never reach SQLite: the hashes of every live key are
+// held in memory (reloaded after each key or account change, all of them, under the
+// connection's mutex; O(keys) and rare), so a flood of made-up keys costs a SHA-256 and a
+// shared-lock probe, and cannot queue real lookups behind it on the mutex. It counts writes made
+// through this object only; another process writing the same file is not seen (one gateway process
+// owns the file). Errors come back as AccountStoreError, never as exceptions; details never hold a
+// key.
 #pragma once
 
 #include <sqlite3.h>
 
 #include <atomic>
+#include <boost/unordered/unordered_flat_set.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
@@ -62,12 +69,16 @@ class SqliteAccountStore final : public AccountStore {
   AccountStoreError error(std::string_view what) const;  // REQUIRES: mutex_ held
   std::int64_t now_s() const;
   void bump_version() noexcept { version_.fetch_add(1, std::memory_order_acq_rel); }
+  // Reads every live key's hash into live_hashes_. REQUIRES: mutex_ held.
+  AccountResult<bool> reload_live_hashes();
 
   std::mutex mutex_;
   sqlite3* db_;                             // guarded by mutex_
   std::unique_ptr<Statements> statements_;  // guarded by mutex_
   const core::Clock& clock_;
-  std::atomic<std::uint64_t> version_{1};  // starts at 1 so 0 can mean "never read"
+  mutable std::shared_mutex live_hashes_mutex_;
+  boost::unordered_flat_set<std::string> live_hashes_;  // guarded by live_hashes_mutex_
+  std::atomic<std::uint64_t> version_{1};               // starts at 1 so 0 can mean "never read"
 };
 
 }  // namespace gw::store
