@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "admin/admin_server.h"
+#include "app/open_file_limit.h"
 #include "app/store_backend.h"
 #include "config/config_loader.h"
 #include "metrics/gateway_metrics.h"
@@ -187,6 +188,7 @@ core::Result<bool, std::string> GatewayApp::start() {
   auto admin_port = impl_->admin->listen(impl_->config->admin.listen);
   if (!admin_port) return core::unexpected("admin listener: " + admin_port.error());
   impl_->admin_port = *admin_port;
+  warn_if_descriptors_short(raise_open_file_limit(), impl_->config->http.max_connections);
   auto port = impl_->proxy->start(impl_->config->listen);
   if (!port) return core::unexpected("listener: " + port.error());
   impl_->port = *port;

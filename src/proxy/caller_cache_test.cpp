@@ -79,6 +79,51 @@ TEST_F(CallerCacheTest, EntriesExpireAfterCacheSeconds) {
   EXPECT_NE(*cache.find(key, policy, 1), first);
 }
 
+TEST_F(CallerCacheTest, MalformedKeysAreNeitherLookedUpNorCached) {
+  for (std::string_view key : {"sk_live_nope", "sk_live_", "Bearer", "sk_live_0123456789abcdefghij",
+                               "sk_live_0123456789012345678901234567890123456789012+"}) {
+    EXPECT_EQ(*cache.find(key, policy, 1), nullptr) << key;
+  }
+  const auto sizes = cache.sizes();
+  EXPECT_EQ(sizes.known_keys + sizes.unknown_keys, 0u);
+}
+
+TEST_F(CallerCacheTest, AFloodOfMadeUpKeysNeverEvictsAKnownCaller) {
+  const std::string key = new_key("acme", "pro");
+  const auto known = *cache.find(key, policy, 1);
+  ASSERT_NE(known, nullptr);
+  std::string made_up = "sk_live_" + std::string(43, 'a');
+  for (int i = 0; i < 3 * static_cast<int>(CallerCache::kMaxUnknownKeys); ++i) {
+    std::string digits = std::to_string(i);
+    made_up.replace(made_up.size() - digits.size(), digits.size(), digits);
+    ASSERT_EQ(*cache.find(made_up, policy, 1), nullptr);
+    ASSERT_LE(cache.sizes().unknown_keys, CallerCache::kMaxUnknownKeys);
+  }
+  // Still the same cached caller: a hit, not a new lookup.
+  auto hit = cache.cached_key(key, 1);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(*hit, known);
+  EXPECT_EQ(cache.sizes().known_keys, 1u);
+}
+
+TEST_F(CallerCacheTest, AnUnknownKeyIsRememberedAsUnknownUntilTheStoreChanges) {
+  const std::string never_issued = "sk_live_" + std::string(43, 'Z');
+  EXPECT_EQ(*cache.find(never_issued, policy, 1), nullptr);
+  auto hit = cache.cached_key(never_issued, 1);
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(*hit, nullptr);
+  new_key("acme", "free");  // any change to the store: the unknown may have become known
+  EXPECT_FALSE(cache.cached_key(never_issued, 1).has_value());
+}
+
+TEST_F(CallerCacheTest, AnIpv6ClientIsAnonymousPerSlash64) {
+  auto a = cache.anonymous(*core::parse_ip("2001:db8:1:2::1"), policy, 1);
+  auto b = cache.anonymous(*core::parse_ip("2001:db8:1:2:ffff::2"), policy, 1);
+  EXPECT_EQ(a->subject, "ip:2001:db8:1:2::/64");
+  EXPECT_EQ(a->subject, b->subject);
+  EXPECT_NE(cache.anonymous(*core::parse_ip("2001:db8:1:3::1"), policy, 1)->subject, a->subject);
+}
+
 TEST_F(CallerCacheTest, AnonymousCallersAreLimitedByAddress) {
   auto a = cache.anonymous(*core::parse_ip("10.0.0.1"), policy, 1);
   EXPECT_TRUE(a->anonymous);

@@ -76,10 +76,10 @@ class GatewayFactory:
         return deep_merge(cfg, overrides or {})
 
     def start(self, overrides: dict | None = None, upstream_url: str | None = None,
-              env: dict | None = None) -> Gateway:
+              env: dict | None = None, wrapper: list[str] | None = None) -> Gateway:
         name = f"gateway{len(self.started) + 1}"
         gw = Gateway(self.binary, self.tmp_path, self.config(overrides, upstream_url), name,
-                     env=env)
+                     env=env, wrapper=wrapper)
         _register(self.request, gw.proc)
         self.started.append(gw)
         gw.wait_ready()

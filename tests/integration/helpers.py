@@ -455,7 +455,7 @@ class Gateway:
     """A running `kallglot-gateway serve` with its config file, public and admin clients."""
 
     def __init__(self, binary: str, workdir: Path, config: dict, name: str = "gateway",
-                 env: dict | None = None):
+                 env: dict | None = None, wrapper: list[str] | None = None):
         self.binary, self.workdir, self.config = binary, workdir, config
         self.port = int(config["listen"].rsplit(":", 1)[1])
         self.admin_port = int(config["admin"]["listen"].rsplit(":", 1)[1])
@@ -463,7 +463,9 @@ class Gateway:
         self.write_config(config)
         e = {"KALLGLOT_GATEWAY_ADMIN_TOKEN": ADMIN_TOKEN}
         e.update(env or {})
-        self.proc = Process(name, [binary, "serve", "--config", str(self.config_path)],
+        # `wrapper`: a command that execs the gateway (e.g. prlimit), so the pid stays its.
+        self.proc = Process(name, [*(wrapper or []), binary, "serve", "--config",
+                                   str(self.config_path)],
                             workdir / f"{name}.log", env=e, cwd=workdir)
         self.admin = Admin(self.admin_port)
         self.url = f"http://127.0.0.1:{self.port}"
