@@ -82,7 +82,7 @@ class CallerCache {
   static constexpr std::size_t kMaxKnownKeys = 100'000;
   static constexpr std::size_t kMaxUnknownKeys = 4'096;
   static constexpr std::size_t kMaxAccounts = 100'000;
-  static constexpr std::size_t kMaxAnonymous = 16'384;
+  static constexpr std::size_t kMaxAnonymous = 4'096;
 
   struct Sizes {
     std::size_t known_keys, unknown_keys, accounts, anonymous;
