@@ -528,13 +528,16 @@ net::awaitable<bool> HttpConnection::respond_too_many_requests(Exchange& exchang
 // GCC 12 mishandles temporaries bound to reference parameters across a suspension.
 net::awaitable<bool> HttpConnection::respond_error(Exchange& exchange, http::status status,
                                                    std::string_view type, std::string_view code,
-                                                   std::string_view message) {
+                                                   std::string_view message,
+                                                   std::optional<std::int64_t> retry_after) {
   std::string body;
-  core::append_json(
-      core::ApiError{
-          .type = type, .code = code, .message = message, .request_id = exchange.request_id},
-      body);
-  co_return co_await respond(exchange, status, body);
+  core::append_json(core::ApiError{.type = type,
+                                   .code = code,
+                                   .message = message,
+                                   .request_id = exchange.request_id,
+                                   .retry_after_s = retry_after},
+                    body);
+  co_return co_await respond(exchange, status, body, retry_after);
 }
 
 net::awaitable<bool> HttpConnection::respond_upstream_failure(Exchange& exchange, bool timeout) {
@@ -904,11 +907,78 @@ net::awaitable<void> HttpConnection::release_session_slot(Exchange& exchange,
 // ---------------------------------------------------------------------------------------
 // Session streams (SPEC §5): both WebSocket handshakes, then a StreamRelay.
 
+// Stream upgrades carry no API key (the upstream checks the session's token), yet each
+// costs an upstream connection and two handshakes: they are limited per client block
+// (websocket.upgrades_per_minute_per_ip) on the shared counters, before anything else.
+// A store failure admits: the per-instance stream caps still bound what it can cost.
+net::awaitable<bool> HttpConnection::admit_stream_upgrade(Exchange& exchange) {
+  static core::LogThrottle refusal_log;
+  const ProxyDeps& deps = worker_.deps();
+  const auto& config = policy().config();
+  const std::string client = core::client_block_text(exchange.client);
+  const std::string subject = "upgrade:" + client;
+  const store::LimitRef limit{
+      "stream_upgrades", limiter::LimitSpec{.limit = config.websocket.upgrades_per_minute_per_ip,
+                                            .window = std::chrono::seconds(60),
+                                            .algorithm = config.algorithm}};
+  const store::CheckRequest request{subject, {&limit, 1}, 1, store::hash_subject(subject)};
+  std::optional<store::CheckOutcome> decided = deps.counters.check_immediately(request, exchange.now);
+  if (!decided) decided = co_await async_check(deps.counters, request, exchange.now);
+  if (!*decided) {
+    log_store_failure("counter store error (stream upgrade)", decided->error().detail);
+    co_return true;
+  }
+  const store::CheckResult& result = **decided;
+  if (result.admitted) co_return true;
+  deps.metrics.refused("upgrades_per_minute_per_ip");
+  if (auto held_back = refusal_log.admit()) {
+    spdlog::warn("stream upgrades from {} refused: over {} a minute ({} more held back)", client,
+                 config.websocket.upgrades_per_minute_per_ip, *held_back);
+  }
+  const std::int64_t retry = retry_after_seconds(result.decisions[0]);
+  const std::string message = fmt::format(
+      "Too many stream connection attempts from this address ({} per minute). Retry after {} "
+      "second{}.",
+      config.websocket.upgrades_per_minute_per_ip, retry, retry == 1 ? "" : "s");
+  co_await respond_error(exchange, http::status::too_many_requests, "rate_limit_error",
+                         "too_many_stream_upgrades", message, retry);
+  co_return false;
+}
+
 net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::string session_id) {
   namespace websocket = boost::beast::websocket;
+  static core::LogThrottle unknown_session_log;
   const ProxyDeps& deps = worker_.deps();
   const auto& config = policy().config();
   auto& req = exchange.parser->get();
+
+  if (!co_await admit_stream_upgrade(exchange)) co_return;
+  // Caps of this instance, taken before the upstream is contacted and held for the
+  // stream's life.
+  StreamAdmission::Ticket admission;
+  switch (worker_.limits().streams.admit(session_id, config.websocket.max_streams,
+                                         config.websocket.max_streams_per_session, admission)) {
+    case StreamAdmission::Refusal::none:
+      break;
+    case StreamAdmission::Refusal::total:
+      deps.metrics.refused("max_streams");
+      co_await respond_error(exchange, http::status::service_unavailable, "api_error",
+                             "server_busy",
+                             "This gateway instance has no room for another stream. Retry "
+                             "shortly (another instance may take it).",
+                             1);
+      co_return;
+    case StreamAdmission::Refusal::per_session: {
+      deps.metrics.refused("max_streams_per_session");
+      const std::string message =
+          fmt::format("This session already has {} open stream{}; close one first.",
+                      config.websocket.max_streams_per_session,
+                      config.websocket.max_streams_per_session == 1 ? "" : "s");
+      co_await respond_error(exchange, http::status::too_many_requests, "rate_limit_error",
+                             "too_many_streams", message, 1);
+      co_return;
+    }
+  }
 
   // Whose session is it? Its creator's limits apply; a session never seen here gets the
   // free plan's (and a log line).
@@ -932,9 +1002,15 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   } else if (!found) {
     log_store_failure("session store: find", found.error().detail);
   }
-  if (!caller)
-    spdlog::info("stream for session {} the gateway did not see created: free plan limits",
-                 session_id);
+  if (!caller) {
+    // Anyone can ask for a made-up session: a line a second, not a line an attempt.
+    if (auto held_back = unknown_session_log.admit()) {
+      spdlog::info(
+          "stream for session {} the gateway did not see created: free plan limits ({} more "
+          "such streams since the last line)",
+          session_id, *held_back);
+    }
+  }
 
   // The upstream side first, so its refusal (a bad token, say) reaches the client as is.
   auto lease = co_await worker_.upstream().acquire(config.upstream, /*fresh_only=*/true);

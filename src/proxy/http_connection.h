@@ -92,7 +92,8 @@ class HttpConnection {
   net::awaitable<bool> respond(Exchange& exchange, http::status status, std::string_view json_body,
                                std::optional<std::int64_t> retry_after = std::nullopt);
   net::awaitable<bool> respond_error(Exchange& exchange, http::status status, std::string_view type,
-                                     std::string_view code, std::string_view message);
+                                     std::string_view code, std::string_view message,
+                                     std::optional<std::int64_t> retry_after = std::nullopt);
   net::awaitable<bool> respond_too_many_requests(Exchange& exchange);
   net::awaitable<bool> respond_upstream_failure(Exchange& exchange, bool timeout);
   void write_gateway_fields(Exchange& exchange, HeadWriter& head);
@@ -111,6 +112,7 @@ class HttpConnection {
   net::awaitable<void> cancel_session_slot(Exchange& exchange);
   net::awaitable<void> settle_session_slot(Exchange& exchange, std::string_view response_body);
   net::awaitable<void> release_session_slot(Exchange& exchange, std::string session_id);
+  net::awaitable<bool> admit_stream_upgrade(Exchange& exchange);
   net::awaitable<void> relay_stream(Exchange& exchange, std::string session_id);
 
   // Timeouts: one deadline per connection for its current phase (reading a head, waiting

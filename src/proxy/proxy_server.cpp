@@ -10,7 +10,7 @@ namespace gw::proxy {
 
 ProxyServer::ProxyServer(const ProxyDeps& deps, std::size_t threads) : deps_(deps) {
   for (std::size_t i = 0; i < std::max<std::size_t>(threads, 1); ++i) {
-    workers_.push_back(std::make_unique<Worker>(deps_, connection_limits_));
+    workers_.push_back(std::make_unique<Worker>(deps_, limits_));
   }
 }
 
@@ -49,7 +49,16 @@ void ProxyServer::drain_and_stop(std::chrono::milliseconds grace) {
   while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (open() > 0) spdlog::warn("shutdown grace over with {} connections open", open());
+  if (open() > 0) {
+    // Streams are not cut: each gets a close handshake with 1001, so its client knows to
+    // reconnect (elsewhere). Bounded: a peer that never answers its close is dropped.
+    for (auto& worker : workers_) worker->close_streams();
+    const auto closing_deadline = std::chrono::steady_clock::now() + kStreamCloseGrace;
+    while (open() > 0 && std::chrono::steady_clock::now() < closing_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (open() > 0) spdlog::warn("shutdown grace over with {} connections open", open());
+  }
   for (auto& worker : workers_) worker->stop();
   for (auto& worker : workers_) worker->join();
 }

@@ -10,7 +10,7 @@
 
 #include "config/gateway_config.h"
 #include "core/result.h"
-#include "proxy/connection_limits.h"
+#include "proxy/listener_limits.h"
 #include "proxy/proxy_deps.h"
 
 namespace gw::proxy {
@@ -26,12 +26,16 @@ class ProxyServer {
   // them. Returns the bound port.
   core::Result<std::uint16_t, std::string> start(const config::ListenAddress& address);
 
-  // Stops accepting, lets in-flight requests finish for at most `grace`, then stops.
+  // Stops accepting, lets in-flight requests finish for at most `grace`, then closes open
+  // streams with 1001 (waiting at most kStreamCloseGrace for their close handshakes), then
+  // stops.
   void drain_and_stop(std::chrono::milliseconds grace);
+
+  static constexpr std::chrono::milliseconds kStreamCloseGrace{2000};
 
  private:
   ProxyDeps deps_;
-  ConnectionLimits connection_limits_;  // shared by the workers; declared first, outlives them
+  ListenerLimits limits_;  // shared by the workers; declared before them, outlives them
   std::vector<std::unique_ptr<Worker>> workers_;
   bool stopped_ = false;
 };

@@ -22,6 +22,15 @@ std::chrono::nanoseconds steady_now() {
   return std::chrono::steady_clock::now().time_since_epoch();
 }
 
+// Gives a message's charge back to the budget at the end of its loop turn.
+struct ReleaseOnExit {
+  MessageBudget& budget;
+  const std::uint64_t& charged;
+  ~ReleaseOnExit() {
+    if (charged > 0) budget.release(charged);
+  }
+};
+
 }  // namespace
 
 StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
@@ -34,6 +43,7 @@ StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
       limiter_(rates_for(caller_.get()), worker.deps().policy.current()->config().websocket,
                steady_now()),
       max_message_bytes_(worker.deps().policy.current()->config().websocket.max_message_bytes),
+      max_buffered_bytes_(worker.deps().policy.current()->config().websocket.max_buffered_bytes),
       store_version_(worker.callers().store_version()),
       policy_version_(worker.deps().policy.version()),
       refreshed_at_(steady_now()),
@@ -50,6 +60,22 @@ StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   client_.set_option(timeouts);
+  worker_.add(this);
+}
+
+StreamRelay::~StreamRelay() { worker_.remove(this); }
+
+void StreamRelay::go_away() {
+  if (going_away_ || !relaying_) return;
+  going_away_ = true;
+  idle_timer_.cancel();  // keep_alive() does the closing, inside run()'s lifetime
+}
+
+net::awaitable<void> StreamRelay::close_both_going_away() {
+  spdlog::info("session {}: gateway shutting down, closing its stream with 1001", session_id_);
+  const websocket::close_reason reason(websocket::close_code::going_away, "gateway restarting");
+  co_await close_client(reason);
+  co_await close_upstream(reason);
 }
 
 StreamLimiter::Rates StreamRelay::rates_for(const Caller* caller) const {
@@ -86,9 +112,16 @@ net::awaitable<void> StreamRelay::keep_alive() {
   std::uint64_t seen = client_.next_layer().bytes_read();
   bool pinged = false;
   while (relaying_) {
-    idle_timer_.expires_after(kIdlePing);
-    co_await idle_timer_.async_wait(use_nothrow);
+    // Checked before each wait too: go_away() may come while a ping is being sent.
+    if (!going_away_) {
+      idle_timer_.expires_after(kIdlePing);
+      co_await idle_timer_.async_wait(use_nothrow);
+    }
     if (!relaying_) break;
+    if (going_away_) {
+      co_await close_both_going_away();
+      break;
+    }
     const std::uint64_t read = client_.next_layer().bytes_read();
     if (read != seen) {
       seen = read;
@@ -151,10 +184,16 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
     // in a proper close handshake (1009). Beast's own limit tears the connection down at
     // once, and the client, still sending, gets a reset instead of the close frame.
     beast::error_code ec;
+    std::uint64_t charged = 0;  // of the message budget, for this message
+    bool over_budget = false;
     do {
       auto [read_ec, bytes] = co_await client_.async_read_some(buffer, kReadPiece, use_nothrow);
       ec = read_ec;
-    } while (!ec && !client_.is_message_done() && buffer.size() <= max_message_bytes_);
+      over_budget = !ec && !charge_message_budget(buffer, charged);
+    } while (!ec && !over_budget && !client_.is_message_done() &&
+             buffer.size() <= max_message_bytes_);
+    // Given back when this message is done with, however it ends.
+    const ReleaseOnExit release_charge{worker_.limits().messages, charged};
     // Messages relayed so far leave before any wait below but the next read (see
     // RelayTransport: they wait in its buffer while the client's bytes are being read).
     if (ec) {
@@ -163,17 +202,25 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
           ec == websocket::error::closed
               ? client_.reason()
               : websocket::close_reason(websocket::close_code::going_away);
+      co_await close_upstream(reason);
+      co_return;
+    }
+    if (over_budget) {
+      deps.metrics.refused("max_buffered_bytes");
+      spdlog::warn("session {}: closing its stream: its unfinished message would overrun "
+                   "websocket.max_buffered_bytes ({} bytes for all streams)",
+                   session_id_, max_buffered_bytes_);
       unbatch_to_upstream();
-      co_await upstream_.async_close(reason, use_nothrow);
+      co_await close_client(
+          websocket::close_reason(websocket::close_code::try_again_later, "gateway busy"));
+      co_await close_upstream(websocket::close_reason(websocket::close_code::going_away));
       co_return;
     }
     if (buffer.size() > max_message_bytes_) {
       unbatch_to_upstream();
       co_await close_client(
           websocket::close_reason(websocket::close_code::too_big, "message too big"));
-      unbatch_to_upstream();
-      co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
-                                     use_nothrow);
+      co_await close_upstream(websocket::close_reason(websocket::close_code::going_away));
       co_return;
     }
     const bool binary = client_.got_binary();
@@ -230,9 +277,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       unbatch_to_upstream();
       co_await close_client(
           websocket::close_reason(websocket::close_code::policy_error, "rate limit exceeded"));
-      unbatch_to_upstream();
-      co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
-                                     use_nothrow);
+      co_await close_upstream(websocket::close_reason(websocket::close_code::going_away));
       co_return;
     }
 
@@ -256,6 +301,8 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       if (audio > 0) deps.metrics.stream_audio_bytes(Outcome::relayed, audio);
     }
     buffer.consume(buffer.size());
+    // A large message's capacity is not kept for the rest of the stream's life.
+    if (buffer.capacity() > MessageBudget::kFreeBytes) buffer.shrink_to_fit();
   }
 }
 
@@ -292,9 +339,7 @@ net::awaitable<void> StreamRelay::upstream_to_client() {
     }
     buffer.consume(buffer.size());
     if (wec) {
-      unbatch_to_upstream();
-      co_await upstream_.async_close(websocket::close_reason(websocket::close_code::going_away),
-                                     use_nothrow);
+      co_await close_upstream(websocket::close_reason(websocket::close_code::going_away));
       co_return;
     }
     deps.metrics.stream_message(Direction::upstream_to_client, Outcome::relayed);
@@ -338,6 +383,23 @@ net::awaitable<void> StreamRelay::close_client(websocket::close_reason reason) {
     co_await client_.async_close(reason, use_nothrow);
   }
   unlock_client_writes();
+}
+
+net::awaitable<void> StreamRelay::close_upstream(websocket::close_reason reason) {
+  if (upstream_closing_) co_return;
+  upstream_closing_ = true;
+  unbatch_to_upstream();
+  co_await upstream_.async_close(reason, use_nothrow);
+}
+
+bool StreamRelay::charge_message_budget(const beast::flat_buffer& buffer, std::uint64_t& charged) {
+  // Capacity, not size: what the buffer holds is what the process pays for.
+  const std::uint64_t held = buffer.capacity();
+  const std::uint64_t due = held > MessageBudget::kFreeBytes ? held - MessageBudget::kFreeBytes : 0;
+  if (due <= charged) return true;
+  if (!worker_.limits().messages.try_reserve(due - charged, max_buffered_bytes_)) return false;
+  charged = due;
+  return true;
 }
 
 net::awaitable<void> StreamRelay::lock_client_writes() {

@@ -11,6 +11,14 @@
 // (reads in large pieces, writes in batches); one clock read per message; no timer per
 // read (Beast's idle timeout re-arms one on every read, so keep_alive() replaces it).
 //
+// Unfinished client messages beyond their first 64 KiB draw on the listener's
+// MessageBudget (websocket.max_buffered_bytes): one that would overrun it closes the
+// stream with 1013 (try again later).
+//
+// Drain: go_away() (the worker, once shutdown_grace_ms is over) closes the stream with
+// 1001 (going away) toward the client and the upstream, each with a close handshake: a
+// client can tell a deploy from a crash and reconnect (to another instance).
+//
 // Lives on its connection's worker thread; run() returns when both directions are done.
 #pragma once
 
@@ -41,7 +49,12 @@ class StreamRelay {
   StreamRelay(const StreamRelay&) = delete;
   StreamRelay& operator=(const StreamRelay&) = delete;
 
+  ~StreamRelay();
+
   net::awaitable<void> run();
+
+  // Closes the stream with 1001 toward both sides. Worker thread only; idempotent.
+  void go_away();
 
  private:
   net::awaitable<void> relay_both();
@@ -50,6 +63,12 @@ class StreamRelay {
   net::awaitable<void> keep_alive();
   net::awaitable<void> send_rate_limit_error(const StreamLimiter::Verdict& verdict);
   net::awaitable<void> close_client(boost::beast::websocket::close_reason reason);
+  // Sends the upstream's close frame (after what is batched), once whoever asks.
+  net::awaitable<void> close_upstream(boost::beast::websocket::close_reason reason);
+  net::awaitable<void> close_both_going_away();
+  // Charges the budget for what `buffer` holds beyond MessageBudget::kFreeBytes, on top
+  // of the `charged` bytes already taken; false if the budget cannot take it.
+  bool charge_message_budget(const beast::flat_buffer& buffer, std::uint64_t& charged);
   net::awaitable<void> lock_client_writes();
   void unbatch_to_upstream();
   void unbatch_to_client();
@@ -78,6 +97,9 @@ class StreamRelay {
   std::chrono::nanoseconds refreshed_at_;
   std::chrono::nanoseconds renewed_at_;
   bool relaying_ = true;  // until both directions are done
+  bool going_away_ = false;      // go_away() was called
+  bool upstream_closing_ = false;  // close_upstream() has sent (or is sending) the close
+  std::uint64_t max_buffered_bytes_;
   net::steady_timer idle_timer_;
 
   // Client writes come from both loops (relayed messages, error frames, closes): one at

@@ -8,6 +8,7 @@
 
 #include "core/log_throttle.h"
 #include "proxy/http_connection.h"
+#include "proxy/stream_relay.h"
 
 namespace gw::proxy {
 namespace {
@@ -30,8 +31,8 @@ core::LogThrottle refusal_log_throttle;
 
 }  // namespace
 
-Worker::Worker(const ProxyDeps& deps, ConnectionLimits& connections)
-    : deps_(deps), connection_limits_(connections), callers_(deps.accounts, deps.clock) {}
+Worker::Worker(const ProxyDeps& deps, ListenerLimits& limits)
+    : deps_(deps), limits_(limits), callers_(deps.accounts, deps.clock) {}
 
 core::Result<tcp::endpoint, std::string> Worker::bind(const tcp::endpoint& endpoint) {
   beast::error_code ec;
@@ -84,7 +85,7 @@ net::awaitable<void> Worker::accept_loop() {
       }
       if (auto held_back = accept_log_throttle.admit()) {
         spdlog::warn("accept paused for {} ms: {} ({} more held back; {} connections open)",
-                     next_pause.count(), ec.message(), *held_back, connection_limits_.open());
+                     next_pause.count(), ec.message(), *held_back, limits_.connections.open());
       }
       pause.expires_after(next_pause);
       co_await pause.async_wait(use_nothrow);
@@ -109,7 +110,7 @@ void Worker::admit(tcp::socket socket) {
     if (trusted.contains(address)) caps.exempt = true;
   }
   ConnectionLimits::Ticket ticket;
-  const auto refusal = connection_limits_.admit(address, caps, ticket);
+  const auto refusal = limits_.connections.admit(address, caps, ticket);
   if (refusal != ConnectionLimits::Refusal::none) {
     // Closed before anything is read: the cheapest answer there is, and a client over its
     // cap learns nothing it could not learn from a full backlog.
@@ -160,6 +161,13 @@ void Worker::begin_drain() {
     acceptor_.close(ignored);
     upstream_.close_idle();
     for (HttpConnection* connection : connections_) connection->close_if_idle();
+  });
+}
+
+void Worker::close_streams() {
+  net::post(io_, [this] {
+    // go_away() only flags and cancels a timer: the set is not changed under the loop.
+    for (StreamRelay* stream : streams_) stream->go_away();
   });
 }
 

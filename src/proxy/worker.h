@@ -14,7 +14,7 @@
 #include "core/result.h"
 #include "proxy/beast.h"
 #include "proxy/caller_cache.h"
-#include "proxy/connection_limits.h"
+#include "proxy/listener_limits.h"
 #include "proxy/proxy_deps.h"
 #include "proxy/relay_buffers.h"
 #include "proxy/upstream_pool.h"
@@ -22,11 +22,12 @@
 namespace gw::proxy {
 
 class HttpConnection;
+class StreamRelay;
 
 class Worker {
  public:
-  // `connections` is shared by every worker of the listener and outlives them.
-  Worker(const ProxyDeps& deps, ConnectionLimits& connections);
+  // `limits` is shared by every worker of the listener and outlives them.
+  Worker(const ProxyDeps& deps, ListenerLimits& limits);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -47,10 +48,16 @@ class Worker {
   net::io_context& io() noexcept { return io_; }
   UpstreamPool& upstream() noexcept { return upstream_; }
   CallerCache& callers() noexcept { return callers_; }
+  ListenerLimits& limits() noexcept { return limits_; }
   RelayBuffers& relay_buffers() noexcept { return relay_buffers_; }
   bool draining() const noexcept { return draining_; }
   void add(HttpConnection* connection);
   void remove(HttpConnection* connection);
+  void add(StreamRelay* stream) { streams_.insert(stream); }
+  void remove(StreamRelay* stream) { streams_.erase(stream); }
+
+  // Closes every open session stream with 1001 (going away). Thread-safe (posts).
+  void close_streams();
 
   // How often connections' deadlines are checked (HttpConnection::arm): a timeout fires
   // up to this much late.
@@ -65,8 +72,9 @@ class Worker {
   // Declared before io_ so they outlive it: destroying io_ destroys the connections still
   // suspended in it, and each one unregisters itself here.
   ProxyDeps deps_;
-  ConnectionLimits& connection_limits_;
+  ListenerLimits& limits_;
   std::unordered_set<HttpConnection*> connections_;
+  std::unordered_set<StreamRelay*> streams_;
   std::atomic<std::size_t> open_{0};
   bool draining_ = false;
 

@@ -1,0 +1,18 @@
+// The resource caps one listener's workers share (SPEC §3 http.max_connections...,
+// websocket.max_streams..., max_buffered_bytes). Owned by ProxyServer, outliving every
+// worker; each part is thread-safe on its own.
+#pragma once
+
+#include "proxy/connection_limits.h"
+#include "proxy/message_budget.h"
+#include "proxy/stream_admission.h"
+
+namespace gw::proxy {
+
+struct ListenerLimits {
+  ConnectionLimits connections;
+  StreamAdmission streams;
+  MessageBudget messages;
+};
+
+}  // namespace gw::proxy
