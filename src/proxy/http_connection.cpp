@@ -922,7 +922,8 @@ net::awaitable<bool> HttpConnection::admit_stream_upgrade(Exchange& exchange) {
                                             .window = std::chrono::seconds(60),
                                             .algorithm = config.algorithm}};
   const store::CheckRequest request{subject, {&limit, 1}, 1, store::hash_subject(subject)};
-  std::optional<store::CheckOutcome> decided = deps.counters.check_immediately(request, exchange.now);
+  std::optional<store::CheckOutcome> decided =
+      deps.counters.check_immediately(request, exchange.now);
   if (!decided) decided = co_await async_check(deps.counters, request, exchange.now);
   if (!*decided) {
     log_store_failure("counter store error (stream upgrade)", decided->error().detail);

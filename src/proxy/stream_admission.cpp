@@ -6,8 +6,7 @@ StreamAdmission::Ticket::~Ticket() {
   if (owner_ != nullptr) owner_->release(session_id_);
 }
 
-StreamAdmission::Refusal StreamAdmission::admit(std::string_view session_id,
-                                                std::size_t max_total,
+StreamAdmission::Refusal StreamAdmission::admit(std::string_view session_id, std::size_t max_total,
                                                 std::size_t max_per_session, Ticket& ticket) {
   std::lock_guard lock(mutex_);
   if (open_ >= max_total) return Refusal::total;

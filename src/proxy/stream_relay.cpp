@@ -55,8 +55,8 @@ StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
   upstream_.secure_prng(false);
   // No idle timeout from Beast (it re-arms a timer, a timerfd syscall, on every read):
   // keep_alive() does that job. The handshake timeout still bounds close handshakes.
-  websocket::stream_base::timeout timeouts = websocket::stream_base::timeout::suggested(
-      boost::beast::role_type::server);
+  websocket::stream_base::timeout timeouts =
+      websocket::stream_base::timeout::suggested(boost::beast::role_type::server);
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   client_.set_option(timeouts);
@@ -207,9 +207,10 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
     }
     if (over_budget) {
       deps.metrics.refused("max_buffered_bytes");
-      spdlog::warn("session {}: closing its stream: its unfinished message would overrun "
-                   "websocket.max_buffered_bytes ({} bytes for all streams)",
-                   session_id_, max_buffered_bytes_);
+      spdlog::warn(
+          "session {}: closing its stream: its unfinished message would overrun "
+          "websocket.max_buffered_bytes ({} bytes for all streams)",
+          session_id_, max_buffered_bytes_);
       unbatch_to_upstream();
       co_await close_client(
           websocket::close_reason(websocket::close_code::try_again_later, "gateway busy"));
@@ -289,8 +290,8 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       if (!upstream_.is_open()) {
         wec = net::error::not_connected;  // closing: nothing may follow the close frame
       } else if (!upstream_transport.try_write_frame(binary, /*masked=*/true, data)) {
-        auto [frame_ec] =
-            co_await upstream_transport.async_write_frame(binary, /*masked=*/true, data, use_nothrow);
+        auto [frame_ec] = co_await upstream_transport.async_write_frame(binary, /*masked=*/true,
+                                                                        data, use_nothrow);
         wec = frame_ec;
       }
       if (wec) {

@@ -96,8 +96,8 @@ class StreamRelay {
   std::uint64_t policy_version_;
   std::chrono::nanoseconds refreshed_at_;
   std::chrono::nanoseconds renewed_at_;
-  bool relaying_ = true;  // until both directions are done
-  bool going_away_ = false;      // go_away() was called
+  bool relaying_ = true;           // until both directions are done
+  bool going_away_ = false;        // go_away() was called
   bool upstream_closing_ = false;  // close_upstream() has sent (or is sending) the close
   std::uint64_t max_buffered_bytes_;
   net::steady_timer idle_timer_;

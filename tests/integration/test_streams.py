@@ -63,7 +63,8 @@ class Stream:
 
     @classmethod
     async def open(cls, port: int, session_id: str, token: str | None = "kst_integration",
-                   headers: dict | None = None, **params) -> "Stream":
+                   headers: dict | None = None, source: str | None = None,
+                   **params) -> "Stream":
         query = dict(params)
         if token is not None:
             query["token"] = token
@@ -72,7 +73,8 @@ class Stream:
             url += "?" + urlencode(query)
         ws = await websockets.connect(url, max_size=None, compression=None, ping_interval=None,
                                       open_timeout=10, close_timeout=5,
-                                      extra_headers=headers or {})
+                                      extra_headers=headers or {},
+                                      **({"local_addr": (source, 0)} if source else {}))
         return cls(ws)
 
     async def _read(self) -> None:
