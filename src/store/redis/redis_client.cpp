@@ -259,6 +259,12 @@ class LoopClient : public std::enable_shared_from_this<LoopClient> {
       for (std::uint32_t s = range.first; s <= range.last; ++s) {
         const std::uint16_t before = slots_[s];
         if (before == node) continue;
+        // A node known to be down does not take slots from one that is up: the answer
+        // came from a node that has not heard of a failover yet (a MOVED still would).
+        if (before != kNoNode && nodes_[before].health == Health::up &&
+            nodes_[node].health == Health::down) {
+          continue;
+        }
         slots_[s] = node;
         auto it = std::find_if(moves.begin(), moves.end(),
                                [&](const Move& m) { return m.from == before && m.to == node; });
