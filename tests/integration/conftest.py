@@ -141,3 +141,14 @@ def redis_cluster(redis_cluster_module, request) -> RedisCluster:
     for node in redis_cluster_module.nodes:
         _register(request, node)
     return redis_cluster_module
+
+
+@pytest.fixture
+def redis_failover_cluster(tmp_path, request) -> RedisCluster:
+    """A fresh Redis Cluster for one test that kills a master: 3 masters with a replica
+    each, failing over quickly (cluster-node-timeout 500 ms), replicas in sync."""
+    cluster = RedisCluster(tmp_path / "redis-failover", replicas=1, node_timeout_ms=500)
+    for node in cluster.nodes:
+        _register(request, node)
+    yield cluster
+    cluster.stop()

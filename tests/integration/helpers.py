@@ -850,26 +850,38 @@ class RedisCluster:
     """Three (by default) cluster-enabled masters joined with `redis-cli --cluster create`,
     ready once every node reports cluster_state:ok."""
 
-    def __init__(self, workdir: Path, masters: int = 3):
+    def __init__(self, workdir: Path, masters: int = 3, replicas: int = 0,
+                 node_timeout_ms: int = 5000):
+        """`replicas`: per master. With replicas the cluster is made to fail over: any
+        replica may take over however old its data (cluster-replica-validity-factor 0), and
+        construction also waits until every replica is in sync with its master.
+        `node_timeout_ms`: how long a silent node takes to be failed (and failed over)."""
         self.nodes: list[RedisServer] = []
         try:
-            for i in range(masters):
+            for i in range(masters * (1 + replicas)):
                 port = free_cluster_port()
                 node_dir = workdir / f"node{i}"
                 node_dir.mkdir(parents=True, exist_ok=True)
-                self.nodes.append(RedisServer(
-                    node_dir, port, name=f"redis-node{i}",
-                    extra_args=["--cluster-enabled", "yes",
-                                "--cluster-config-file", str(node_dir / "nodes.conf"),
-                                "--cluster-node-timeout", "5000"]))
+                extra = ["--cluster-enabled", "yes",
+                         "--cluster-config-file", str(node_dir / "nodes.conf"),
+                         "--cluster-node-timeout", str(node_timeout_ms)]
+                if replicas:
+                    # No wait before a replica's first full sync (the default waits 5 s).
+                    extra += ["--cluster-replica-validity-factor", "0",
+                              "--repl-diskless-sync-delay", "0"]
+                self.nodes.append(RedisServer(node_dir, port, name=f"redis-node{i}",
+                                              extra_args=extra))
             create = subprocess.run(
                 ["redis-cli", "--cluster", "create",
                  *(f"127.0.0.1:{n.port}" for n in self.nodes),
-                 "--cluster-replicas", "0", "--cluster-yes"],
+                 "--cluster-replicas", str(replicas), "--cluster-yes"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 timeout=60)
             assert create.returncode == 0, create.stdout.decode(errors="replace")
             wait_until(self._all_ok, 30, interval=0.05, what="cluster_state:ok on every node")
+            if replicas:
+                wait_until(self.replicas_in_sync, 30, interval=0.05,
+                           what="every replica in sync with its master")
         except BaseException:
             self.stop()
             raise
@@ -891,6 +903,55 @@ class RedisCluster:
     def stop(self) -> None:
         for n in self.nodes:
             n.stop()
+
+    # Failover: which node plays which part now, and whether the survivors agree.
+
+    def alive(self) -> list[RedisServer]:
+        """The nodes whose process runs (not killed, not stopped with SIGSTOP)."""
+        return [n for n in self.nodes if n.proc is not None and n.proc.alive() and not n.paused]
+
+    @staticmethod
+    def replication(node: RedisServer) -> dict[str, str]:
+        """INFO replication as a dict (role, master_port, master_link_status, offsets)."""
+        text = node.command("INFO", "replication").decode()
+        return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+    def is_master(self, node: RedisServer) -> bool:
+        return self.replication(node).get("role") == "master"
+
+    def masters(self) -> list[RedisServer]:
+        """The live nodes that are masters now, in node order."""
+        return [n for n in self.alive() if self.is_master(n)]
+
+    def replica_of(self, master: RedisServer) -> RedisServer:
+        """A live replica of `master`."""
+        for n in self.alive():
+            info = self.replication(n)
+            if info.get("role") == "slave" and int(info.get("master_port", 0)) == master.port:
+                return n
+        raise AssertionError(f"no replica of {master.name}")
+
+    def replicas_in_sync(self) -> bool:
+        """Every live replica's link to its master is up and it has all its master wrote."""
+        offsets = {n.port: self.replication(n) for n in self.alive()}
+        for info in offsets.values():
+            if info.get("role") != "slave":
+                continue
+            master = offsets.get(int(info.get("master_port", 0)))
+            if (info.get("master_link_status") != "up" or master is None
+                    or master.get("master_repl_offset") != info.get("slave_repl_offset")):
+                return False
+        return True
+
+    def survivors_ok(self) -> bool:
+        """Every live node reports cluster_state:ok."""
+        return all("cluster_state:ok" in n.command("CLUSTER", "INFO").decode()
+                   for n in self.alive())
+
+    def slot_ranges(self, node: RedisServer) -> list[tuple[int, int, int]]:
+        """(first, last, master port) of every range in `node`'s CLUSTER SLOTS."""
+        return [(first, last, int(master[1]))
+                for first, last, master, *_ in node.command("CLUSTER", "SLOTS")]
 
 
 def redis_store(urls: str | list[str], on_failure: str = "fail_open",

@@ -12,9 +12,21 @@
 //   StoreErrc::timeout (its late reply is discarded when it comes); a broken connection
 //   fails what it holds with `unavailable` and reconnects by itself with backoff; while a
 //   node is down, commands for it fail at once instead of queueing.
+// - Failover: a master that dies or hangs never answers MOVED, so each loop also asks for
+//   the slot map (CLUSTER SLOTS) when a node fails, is found down, or times out, and on
+//   CLUSTERDOWN: asked of another known node (the seeds and every master learnt from the
+//   map; one that is up first, never the suspect unless it is the only one), at most one
+//   refresh in flight and one started per 200 ms (SlotRefreshPacer), so a dead node under
+//   traffic costs five refreshes a second per loop, not one per command. Periodically too:
+//   every 500 ms while a node that serves slots is down (a loop without traffic finds the
+//   promoted replica by itself), every 5 s otherwise. A changed map is logged once per
+//   process; failed refreshes are throttled. Only nodes that serve slots count toward
+//   healthy(): a seed that lost its slots to its replica, dead for good, does not keep the
+//   client unhealthy; a learnt one is no longer reconnected to.
 //
 // Thread-safety: every method may be called from any thread. A command's callback runs on
-// the loop of the executor it was issued with, never inline from the call.
+// the loop of the executor it was issued with, never inline from the call. The request
+// path takes no lock: routing, failure detection and refresh pacing are per loop.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -76,7 +88,8 @@ class RedisClient {
             ReplyCallback callback);
 
   // True while the last connection attempt of any loop succeeded and no connection has
-  // failed since (for /readyz). False before the first connection.
+  // failed since (for /readyz), counting only the nodes that serve slots (every seed
+  // until the map is known, and in standalone mode). False before the first connection.
   bool healthy() const noexcept;
 
   const ClientStats& stats() const noexcept;

@@ -292,5 +292,119 @@ TEST_F(RedisClientTest, FollowsAskDuringASlotMigrationAndMovedAfterIt) {
   EXPECT_EQ(client_->stats().redirects.load(), learnt);  // the map knows the new owner
 }
 
+// --- Failover: a master that dies or hangs never answers MOVED ---------------------------
+
+// A key whose slot master `master` of `cluster` serves.
+std::string key_on(const testing::RedisCluster& cluster, std::size_t master, std::string_view tag) {
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "{" + std::string(tag) + std::to_string(i) + "}k";
+    if (cluster.master_of(key_slot(key), master) == master) return key;
+  }
+  throw std::runtime_error("key_on: no key found");
+}
+
+class RedisClientFailoverTest : public RedisClientTest {
+ protected:
+  // Three masters with a replica each, failing over quickly (node timeout 500 ms).
+  void SetUp() override {
+    cluster_ = std::make_unique<testing::RedisCluster>(3, 1, 500);
+    for (std::size_t i = 0; i < cluster_->size(); ++i) {
+      if (cluster_->is_master(i)) masters_.push_back(i);
+    }
+    ASSERT_EQ(masters_.size(), 3u);
+    victim_ = masters_[1];  // not the first seed
+    replica_ = *cluster_->replica_of(victim_);
+    std::vector<std::string> seeds;
+    for (std::size_t m : masters_) seeds.push_back(cluster_->node(m).url());
+    make_client(seeds, 200ms);
+  }
+
+  // Issues GET `key` every 5 ms (traffic for the node that failed) until it answers
+  // `expected`, noting when the cluster was first seen ok again with the replica promoted.
+  // Returns how long after that the client answered (negative: before it was seen).
+  std::chrono::steady_clock::duration follow(const std::string& key, const std::string& expected) {
+    std::optional<std::chrono::steady_clock::time_point> ok_at;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (!ok_at && cluster_->is_master(replica_) && cluster_->all_ok()) {
+        ok_at = std::chrono::steady_clock::now();
+      }
+      const std::string answer = run({"GET", key}, key);
+      if (answer == expected) {
+        const auto now = std::chrono::steady_clock::now();
+        if (!ok_at) {
+          // Followed before the test saw the cluster ok: it must become so all the same.
+          testing::RedisCluster::wait_for(
+              [&] { return cluster_->is_master(replica_) && cluster_->all_ok(); }, "cluster ok");
+          return -1ms;
+        }
+        return now - *ok_at;
+      }
+      EXPECT_TRUE(answer == "error:unavailable" || answer == "error:timeout") << answer;
+      std::this_thread::sleep_for(5ms);  // request pacing: ~200 commands a second
+    }
+    ADD_FAILURE() << "the client never reached the promoted replica";
+    return 30s;
+  }
+
+  bool eventually_healthy() {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!client_->healthy()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);  // poll interval
+    }
+    return true;
+  }
+
+  std::unique_ptr<testing::RedisCluster> cluster_;
+  std::vector<std::size_t> masters_;
+  std::size_t victim_ = 0;
+  std::size_t replica_ = 0;
+};
+
+TEST_F(RedisClientFailoverTest, FollowsThePromotedReplicaOfAKilledMaster) {
+  const std::string key = key_on(*cluster_, victim_, "killed");
+  ASSERT_EQ(run({"SET", key, "kept"}, key), "OK");
+  const std::string other = key_on(*cluster_, masters_[0], "alive");
+  ASSERT_EQ(run({"SET", other, "here"}, other), "OK");
+  testing::RedisCluster::wait_for([&] { return cluster_->replicas_in_sync(); }, "replicas in sync");
+  ASSERT_TRUE(client_->healthy());
+  const long long refreshes_before = cluster_->cluster_slots_calls(victim_);
+
+  cluster_->kill(victim_);
+  const auto killed_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(run({"GET", other}, other), "here");  // the other masters are not disturbed
+  const auto after_ok = follow(key, "kept");
+  const auto followed_at = std::chrono::steady_clock::now();
+  EXPECT_LT(after_ok, 1s);
+  EXPECT_EQ(run({"SET", key, "new"}, key), "OK");
+  EXPECT_EQ(cluster_->node(replica_).command({"GET", key}), "new");
+
+  // ~200 failed commands a second for the dead node: refreshes at most one per 200 ms
+  // (counted on every node that answers; the first seed's and the learnt masters').
+  const long long refreshes = cluster_->cluster_slots_calls() - refreshes_before;
+  EXPECT_LE(refreshes, (followed_at - killed_at) / 200ms + 2) << refreshes;
+  EXPECT_GE(refreshes, 1);
+
+  // The dead master (a seed, so still tried now and then) serves nothing: it no longer
+  // counts against the client's health.
+  EXPECT_TRUE(eventually_healthy());
+}
+
+TEST_F(RedisClientFailoverTest, FollowsThePromotedReplicaOfAMasterThatStoppedAnswering) {
+  const std::string key = key_on(*cluster_, victim_, "paused");
+  ASSERT_EQ(run({"SET", key, "kept"}, key), "OK");
+  testing::RedisCluster::wait_for([&] { return cluster_->replicas_in_sync(); }, "replicas in sync");
+
+  // SIGSTOP: connections stay open and nothing answers; only timeouts tell.
+  cluster_->pause(victim_);
+  const auto after_ok = follow(key, "kept");
+  EXPECT_LT(after_ok, 1s);
+  EXPECT_TRUE(eventually_healthy());
+  cluster_->resume(victim_);  // it rejoins as a replica; the client stays with the new master
+  EXPECT_EQ(run({"SET", key, "new"}, key), "OK");
+  EXPECT_EQ(cluster_->node(replica_).command({"GET", key}), "new");
+}
+
 }  // namespace
 }  // namespace gw::store::redis

@@ -9,6 +9,7 @@
 #include <boost/asio/write.hpp>
 #include <vector>
 
+#include "core/log_throttle.h"
 #include "store/redis/resp.h"
 
 namespace gw::store::redis {
@@ -300,14 +301,23 @@ void RedisConnection::on_timer() {
                    .detail = "redis " + endpoint_.address() + ": no reply within " +
                              std::to_string(options_.timeout.count()) + " ms"}));
   }
-  if (generation == generation_) arm_timer();
+  if (generation != generation_) return;
+  arm_timer();
+  if (!expired.empty() && on_timeout_) on_timeout_();
 }
 
 void RedisConnection::fail(std::string_view why) {
   if (state_ == State::closed) return;
   const bool was_up = state_ == State::ready;
-  if (was_up || state_ == State::connecting) {
+  if (was_up || (state_ == State::connecting && backoff_.count() == 0)) {
     spdlog::warn("redis {}: {}; reconnecting", endpoint_.address(), why);
+  } else if (state_ == State::connecting) {
+    // Still unreachable: every connection of every loop retries every 2 s at most.
+    static core::LogThrottle still_down;
+    if (auto held_back = still_down.admit()) {
+      spdlog::warn("redis {}: {}; reconnecting ({} similar lines held back)", endpoint_.address(),
+                   why, *held_back);
+    }
   }
   ++generation_;
   boost::system::error_code ignored;

@@ -9,7 +9,9 @@
 // oldest command has been waiting far longer (`stall_limit`) is reset. Reset, I/O error
 // or protocol error: every pending command fails with `unavailable`, and the connection
 // reconnects by itself after a backoff (50 ms doubling to 2 s). While it is down,
-// commands fail at once (on the loop, never inline) rather than pile up.
+// commands fail at once (on the loop, never inline) rather than pile up. Going down is
+// logged once; the failed reconnect attempts after it share a throttle (a line a second
+// for the whole process, with a count of those held back).
 //
 // Not thread-safe: every method runs on the owning loop.
 #pragma once
@@ -60,6 +62,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
     on_push_ = std::move(on_push);
   }
 
+  // Told (after their callers) when commands ran into their timeout: the node may be
+  // hung or gone without a word (a cluster may be failing it over).
+  void set_timeout_sink(std::function<void()> on_timeout) { on_timeout_ = std::move(on_timeout); }
+
   void start();  // first connect
   void send(PendingCommand command);
   void close();  // for good: pending commands fail, no reconnect
@@ -90,6 +96,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   ReplySink on_reply_;
   StateSink on_state_;
   std::function<void(const redisReply*)> on_push_;
+  std::function<void()> on_timeout_;
 
   State state_ = State::connecting;
   boost::asio::ip::tcp::resolver resolver_;
