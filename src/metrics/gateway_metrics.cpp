@@ -107,6 +107,14 @@ struct GatewayMetrics::Impl {
           .Name("kallglot_gateway_config_reloads_total")
           .Help("Configuration reloads by result")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& key_lookups =
+      prometheus::BuildCounter()
+          .Name("kallglot_gateway_key_lookups_total")
+          .Help("Account-store lookups of presented API keys (caller-cache misses), by result")
+          .Register(*registry);
+  std::array<prometheus::Counter*, 3> key_lookup_series{&key_lookups.Add({{"result", "known"}}),
+                                                        &key_lookups.Add({{"result", "unknown"}}),
+                                                        &key_lookups.Add({{"result", "error"}})};
   prometheus::Family<prometheus::Counter>& refusals =
       prometheus::BuildCounter()
           .Name("kallglot_gateway_refused_total")
@@ -234,6 +242,10 @@ void GatewayMetrics::rejected_429(std::string_view code) {
 }
 
 void GatewayMetrics::unauthenticated() { impl_->unauthenticated.Increment(); }
+
+void GatewayMetrics::key_lookup(KeyLookupResult result) {
+  impl_->key_lookup_series[static_cast<std::size_t>(result)]->Increment();
+}
 
 void GatewayMetrics::upstream_response(int status, double seconds) {
   impl_->upstream_series(status).Increment();

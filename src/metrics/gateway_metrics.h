@@ -11,6 +11,7 @@
 namespace gw::metrics {
 
 enum class DecisionResult { allowed, denied, shadow_denied, degraded };
+enum class KeyLookupResult { known, unknown, error };
 
 class GatewayMetrics {
  public:
@@ -22,7 +23,10 @@ class GatewayMetrics {
   // One rate-limit decision. `group` is empty for requests in no group.
   void decision(std::string_view plan, std::string_view group, DecisionResult result);
   void rejected_429(std::string_view code);
-  void unauthenticated();                              // 401 answers
+  void unauthenticated();  // 401 answers
+  // An account-store lookup of a presented key, made on a caller-cache miss (so requests
+  // minus known lookups are the cache's hits). Malformed keys are never looked up.
+  void key_lookup(KeyLookupResult result);
   void upstream_response(int status, double seconds);  // status 0: no response (502/504)
   void decision_latency(double seconds);
   void store_error();

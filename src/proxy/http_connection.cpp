@@ -323,6 +323,9 @@ net::awaitable<bool> HttpConnection::handle(RequestParser& parser, bool obs_fold
       found = std::move(*hit);
     } else {
       found = co_await lookup_caller(worker_.callers(), deps.accounts, key, policy_);
+      deps.metrics.key_lookup(!found   ? metrics::KeyLookupResult::error
+                              : *found ? metrics::KeyLookupResult::known
+                                       : metrics::KeyLookupResult::unknown);
     }
     if (!found) {
       log_store_failure("account store unavailable", found.error());
