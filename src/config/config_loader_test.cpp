@@ -223,6 +223,42 @@ websocket:
   EXPECT_EQ(c->websocket.max_message_bytes, 1024u);
 }
 
+TEST(ConfigMerge, AbuseBoundsAndTrustedProxies) {
+  const auto defaults = default_config();
+  EXPECT_EQ(defaults->http.max_connections, 10000u);
+  EXPECT_EQ(defaults->http.max_connections_per_ip, 256u);
+  EXPECT_TRUE(defaults->trusted_proxies.empty());
+  const auto c = load_ok(R"(
+http: {max_connections: 50, max_connections_per_ip: 5}
+trusted_proxies: ["10.0.0.0/8", "2001:db8::/32", 192.0.2.7]
+websocket: {max_streams: 9, max_streams_per_session: 1, max_buffered_bytes: 1000,
+            upgrades_per_minute_per_ip: 7}
+)");
+  EXPECT_EQ(c->http.max_connections, 50u);
+  EXPECT_EQ(c->http.max_connections_per_ip, 5u);
+  ASSERT_EQ(c->trusted_proxies.size(), 3u);
+  EXPECT_TRUE(c->trusted_proxies[0].contains(*core::parse_ip("10.200.0.1")));
+  EXPECT_TRUE(c->trusted_proxies[2].contains(*core::parse_ip("192.0.2.7")));
+  EXPECT_FALSE(c->trusted_proxies[2].contains(*core::parse_ip("192.0.2.8")));
+  EXPECT_EQ(c->websocket.max_streams, 9u);
+  EXPECT_EQ(c->websocket.max_streams_per_session, 1u);
+  EXPECT_EQ(c->websocket.max_buffered_bytes, 1000u);
+  EXPECT_EQ(c->websocket.upgrades_per_minute_per_ip, 7u);
+}
+
+TEST(ConfigErrors, AbuseBounds) {
+  EXPECT_THAT(errors_of("http: {max_connections: 0}"),
+              ElementsAre("user.yaml:1:25: http.max_connections: must be >= 1, got 0"));
+  EXPECT_THAT(errors_of("websocket: {max_streams_per_session: -1}"),
+              ElementsAre(StartsWith("user.yaml:1:38: websocket.max_streams_per_session: must "
+                                     "be >= 1")));
+  EXPECT_THAT(errors_of("trusted_proxies: [10.0.0.0/8, 10.0.0.0/33]"),
+              ElementsAre(StartsWith("user.yaml:1:31: trusted_proxies[1]: expected an IP "
+                                     "address or a CIDR network")));
+  EXPECT_THAT(errors_of("trusted_proxies: 10.0.0.0/8"),
+              ElementsAre(HasSubstr("trusted_proxies: expected a list")));
+}
+
 TEST(ConfigMerge, EmptySectionChangesNothing) {
   const auto c = load_ok("admin:\nplans:\n  free:\n");
   EXPECT_EQ(c->admin.listen.port, 9090);
