@@ -1,17 +1,18 @@
 #include "admin/admin_server.h"
 
-#include <chrono>
-#include <mutex>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
+#include <chrono>
+#include <mutex>
+#include <vector>
 
 #include "admin/admin_router.h"
 #include "admin/admin_session.h"
+#include "core/log_throttle.h"
 
 namespace gw::admin {
 namespace {
@@ -44,7 +45,10 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   void on_accept(boost::system::error_code ec, tcp::socket socket) {
     if (stopped || ec == net::error::operation_aborted) return;
     if (ec) {
-      spdlog::warn("admin: accept failed: {}", ec.message());
+      static core::LogThrottle throttle;  // out of descriptors fails every retry
+      if (auto held_back = throttle.admit()) {
+        spdlog::warn("admin: accept failed: {} ({} more held back)", ec.message(), *held_back);
+      }
       retry_timer.expires_after(kAcceptRetryDelay);
       retry_timer.async_wait([self = shared_from_this()](boost::system::error_code wait_ec) {
         if (!wait_ec && !self->stopped) self->do_accept();
