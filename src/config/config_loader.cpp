@@ -50,6 +50,7 @@ struct Bounds {
 constexpr Bounds kLimit{0, 1'000'000'000};
 constexpr Bounds kTimeoutMs{1, 86'400'000};  // 1 ms .. 1 day
 constexpr Bounds kGraceMs{0, 86'400'000};
+constexpr Bounds kPoolIdleMs{0, 3'600'000};  // 0 = no reuse .. 1 hour
 constexpr Bounds kViolationMs{0, 86'400'000};
 constexpr Bounds kCacheSeconds{0, 86'400};
 constexpr Bounds kLeaseSeconds{1, 30 * 86'400};
@@ -658,6 +659,8 @@ void Applier::upstream(const Item& item) {
                   [&](const Item& x) { set_duration(x, kTimeoutMs, u.connect_timeout); }},
                  {"request_timeout_ms",
                   [&](const Item& x) { set_duration(x, kTimeoutMs, u.request_timeout); }},
+                 {"pool_idle_timeout_ms",
+                  [&](const Item& x) { set_duration(x, kPoolIdleMs, u.pool_idle_timeout); }},
              });
 }
 
