@@ -28,6 +28,7 @@
 #include <tuple>
 
 #include "config/value_parsers.h"
+#include "limiter/limit_bounds.h"
 #include "policy/route_pattern.h"
 
 namespace gw::config {
@@ -46,8 +47,8 @@ struct Bounds {
   std::int64_t min;
   std::int64_t max;
 };
-// 1e9 per window is far above any real plan and keeps counter arithmetic inside int64.
-constexpr Bounds kLimit{0, 1'000'000'000};
+// The same bounds as admin overrides and both counter stores (limiter/limit_bounds.h).
+constexpr Bounds kLimit{0, limiter::kMaxLimit};
 constexpr Bounds kTimeoutMs{1, 86'400'000};  // 1 ms .. 1 day
 constexpr Bounds kGraceMs{0, 86'400'000};
 constexpr Bounds kPoolIdleMs{0, 3'600'000};  // 0 = no reuse .. 1 hour
