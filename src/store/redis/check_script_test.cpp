@@ -394,7 +394,8 @@ TEST_P(CheckScriptAtTheBounds, TheLargestLimitAndCostAreCountedExactly) {
     EXPECT_LE(r.decisions[0].retry_after, UnixNanos(2 * window));  // sliding: a bit past one
 
     // The largest cost at once, on a fresh counter.
-    const CheckRequest whole{subject + ":whole", limits, limiter::kMaxCost};
+    const std::string whole_subject = subject + ":whole";
+    const CheckRequest whole{whole_subject, limits, limiter::kMaxCost};
     const CheckResult expected = reference.check(whole, at_us(now_us));
     const CheckResult got = eval(whole, CheckMode::check, now_us);
     expect_same(got, expected, "the largest cost at once");
