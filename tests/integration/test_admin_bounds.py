@@ -6,9 +6,7 @@ script once refused anything above 2^40 as a store error on every request)."""
 
 from __future__ import annotations
 
-import json
 
-import pytest
 
 from helpers import metric_sum, redis_store, wait_store_ok
 
