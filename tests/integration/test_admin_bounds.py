@@ -6,8 +6,6 @@ script once refused anything above 2^40 as a store error on every request)."""
 
 from __future__ import annotations
 
-
-
 from helpers import metric_sum, redis_store, wait_store_ok
 
 MAX = 1_000_000_000
