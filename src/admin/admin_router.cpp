@@ -295,7 +295,7 @@ Response AdminRouter::put_account(Context& ctx, std::string_view account_id) con
                        "unknown_plan");
   }
   if (auto problem = policy->validate_overrides(overrides)) {
-    return bad_request(*problem, ctx.request_id, "overrides");
+    return bad_request(problem->message, ctx.request_id, problem->param);
   }
   auto effective = policy->effective_limits(plan_name, overrides);
   if (!effective) return bad_request(effective.error(), ctx.request_id, "overrides");

@@ -209,6 +209,41 @@ TEST_F(AdminRouterTest, PutCreatesThenUpdatesAccount) {
   EXPECT_EQ(json(res).at("effective_limits").at("api_requests_per_minute").as_int64(), 120);
 }
 
+// An override out of the configuration's bounds is a 400 whose `param` names the field;
+// the account is neither created nor changed.
+TEST_F(AdminRouterTest, PutNamesTheOffendingOverrideInParam) {
+  ASSERT_EQ(put("acct_1", R"({"plan":"pro","overrides":{"api_requests_per_minute":900}})").result(),
+            http::status::created);
+  const auto before = world_.accounts->get_account("acct_1");
+  const int changes = world_.changes;
+  const std::pair<std::string, std::string> cases[] = {
+      {R"({"api_requests_per_minute":1000000001})", "overrides.api_requests_per_minute"},
+      {R"({"api_requests_per_minute":9223372036854775808})", "overrides.api_requests_per_minute"},
+      {R"({"ws_audio_bytes_per_second":1e300})", "overrides.ws_audio_bytes_per_second"},
+      {R"({"ws_messages_per_second":2.5})", "overrides.ws_messages_per_second"},
+      {R"({"concurrent_sessions":"5"})", "overrides.concurrent_sessions"},
+      {R"({"groups":{"analysis":-3}})", "overrides.groups.analysis"},
+      {R"({"groups":{"nope":1}})", "overrides.groups.nope"},
+      {R"({"burst":1})", "overrides.burst"},
+  };
+  for (const auto& [overrides, param] : cases) {
+    auto res = put("acct_1", R"({"plan":"pro","overrides":)" + overrides + "}");
+    EXPECT_EQ(res.result(), http::status::bad_request) << overrides;
+    const auto body = json(res);
+    EXPECT_EQ(body.at("error").at("code").as_string(), "invalid_request") << overrides;
+    EXPECT_EQ(body.at("error").at("param").as_string(), param) << overrides;
+  }
+  EXPECT_EQ(world_.changes, changes);
+  const auto after = world_.accounts->get_account("acct_1");
+  ASSERT_TRUE(after && *after && before && *before);
+  EXPECT_EQ((*after)->overrides, (*before)->overrides);
+
+  auto res = put("acct_1", R"({"plan":"pro","overrides":{"api_requests_per_minute":1000000000}})");
+  EXPECT_EQ(res.result(), http::status::ok);
+  EXPECT_EQ(json(res).at("effective_limits").at("api_requests_per_minute").as_int64(),
+            1'000'000'000);
+}
+
 TEST_F(AdminRouterTest, PutRejectsBadInput) {
   struct Case {
     std::string body;

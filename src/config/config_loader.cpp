@@ -28,6 +28,7 @@
 #include <tuple>
 
 #include "config/value_parsers.h"
+#include "limiter/limit_bounds.h"
 #include "policy/route_pattern.h"
 
 namespace gw::config {
@@ -46,10 +47,11 @@ struct Bounds {
   std::int64_t min;
   std::int64_t max;
 };
-// 1e9 per window is far above any real plan and keeps counter arithmetic inside int64.
-constexpr Bounds kLimit{0, 1'000'000'000};
+// The same bounds as admin overrides and both counter stores (limiter/limit_bounds.h).
+constexpr Bounds kLimit{0, limiter::kMaxLimit};
 constexpr Bounds kTimeoutMs{1, 86'400'000};  // 1 ms .. 1 day
 constexpr Bounds kGraceMs{0, 86'400'000};
+constexpr Bounds kPoolIdleMs{0, 3'600'000};  // 0 = no reuse .. 1 hour
 constexpr Bounds kViolationMs{0, 86'400'000};
 constexpr Bounds kCacheSeconds{0, 86'400};
 constexpr Bounds kLeaseSeconds{1, 30 * 86'400};
@@ -681,6 +683,8 @@ void Applier::upstream(const Item& item) {
                   [&](const Item& x) { set_duration(x, kTimeoutMs, u.connect_timeout); }},
                  {"request_timeout_ms",
                   [&](const Item& x) { set_duration(x, kTimeoutMs, u.request_timeout); }},
+                 {"pool_idle_timeout_ms",
+                  [&](const Item& x) { set_duration(x, kPoolIdleMs, u.pool_idle_timeout); }},
              });
 }
 

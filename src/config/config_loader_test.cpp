@@ -315,6 +315,16 @@ TEST(ConfigErrors, OutOfRangeNumbers) {
               ElementsAre("user.yaml:1:32: upstream.request_timeout_ms: must be >= 1, got 0"));
   EXPECT_THAT(errors_of("plans: {pro: {api_requests_per_minute: 99999999999999999999}}"),
               ElementsAre(HasSubstr("is out of range")));
+  EXPECT_THAT(errors_of("upstream: {pool_idle_timeout_ms: -1}"),
+              ElementsAre("user.yaml:1:34: upstream.pool_idle_timeout_ms: must be >= 0, got -1"));
+  EXPECT_THAT(
+      errors_of("upstream: {pool_idle_timeout_ms: 3600001}"),
+      ElementsAre(
+          "user.yaml:1:34: upstream.pool_idle_timeout_ms: must be <= 3600000, got 3600001"));
+}
+
+TEST(ConfigMerge, PoolIdleTimeoutZeroMeansNoReuse) {
+  EXPECT_EQ(load_ok("upstream: {pool_idle_timeout_ms: 0}")->upstream.pool_idle_timeout, 0ms);
 }
 
 TEST(ConfigErrors, RouteInTwoGroups) {

@@ -102,6 +102,7 @@ TEST(DefaultConfig, EverySettingOfSpecSection3) {
   EXPECT_EQ(c->upstream.port, 7000);
   EXPECT_EQ(c->upstream.connect_timeout, 1000ms);
   EXPECT_EQ(c->upstream.request_timeout, 30000ms);
+  EXPECT_EQ(c->upstream.pool_idle_timeout, 4000ms);
   EXPECT_EQ(c->store.backend, StoreBackend::memory);
   EXPECT_EQ(c->store.redis_urls, std::vector<std::string>{"redis://127.0.0.1:6379/0"});
   EXPECT_EQ(c->store.redis_timeout, 50ms);

@@ -31,6 +31,8 @@ struct UpstreamConfig {
   std::uint16_t port = 0;
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds request_timeout{30000};
+  // A pooled connection idle this long is not reused (proxy/upstream_pool.h); 0 = never.
+  std::chrono::milliseconds pool_idle_timeout{4000};
 };
 
 enum class StoreBackend { memory, redis };

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "limiter/limit_bounds.h"
+
 namespace gw::limiter {
 namespace {
 
@@ -231,6 +233,35 @@ TEST(TokenBucket, VeryLongWaitsDoNotOverflow) {
   ASSERT_LT(wait, Nanos::max());
   EXPECT_GE(slow.tokens(kT0 + wait), 1.0);
   EXPECT_NEAR(static_cast<double>(wait.count()), 1'000'000'000.0 * 1e9, 1e6);
+}
+
+// A stream at the largest rate the gateway accepts (limiter::kMaxLimit: ws_messages_ and
+// ws_audio_bytes_per_second), with the largest frames it can be sent (websocket
+// max_message_bytes, at most 2^30): exact to the nanosecond, no overflow, days apart.
+TEST(TokenBucket, TheLargestRateIsExact) {
+  constexpr std::int64_t kRate = kMaxLimit;  // one token per nanosecond
+  TokenBucket bucket(kRate, kT0);
+  EXPECT_EQ(bucket.tokens(kT0), static_cast<double>(kRate));
+  ASSERT_TRUE(try_take(bucket, kRate, kT0));  // the whole second of burst at once
+  EXPECT_EQ(bucket.wait_for(1, kT0), 1ns);
+  EXPECT_EQ(bucket.wait_for(kRate, kT0), 1s);
+  EXPECT_EQ(bucket.tokens(kT0 + 250ms), 250'000'000.0);
+  ASSERT_TRUE(try_take(bucket, kRate, kT0 + 1s));
+
+  // A frame larger than the whole bucket (2^30 bytes > 1e9) waits for a full bucket and
+  // leaves it in debt, so the long-run rate holds.
+  constexpr std::int64_t kLargestFrame = std::int64_t{1} << 30;
+  EXPECT_EQ(bucket.wait_for(kLargestFrame, kT0 + 1s), 1s);
+  ASSERT_TRUE(try_take(bucket, kLargestFrame, kT0 + 2s));
+  EXPECT_EQ(bucket.tokens(kT0 + 2s), static_cast<double>(kRate - kLargestFrame));
+  EXPECT_EQ(bucket.wait_for(1, kT0 + 2s), Nanos(kLargestFrame - kRate + 1));
+
+  // Days idle: refilled to the capacity, not beyond.
+  EXPECT_EQ(bucket.tokens(kT0 + 2s + 24h * 30), static_cast<double>(kRate));
+  bucket.set_rate(0, kT0 + 2s + 24h * 30);
+  EXPECT_EQ(bucket.wait_for(1, kT0 + 2s + 24h * 30), Nanos::max());
+  bucket.set_rate(kRate, kT0 + 2s + 24h * 30);
+  EXPECT_TRUE(try_take(bucket, kRate, kT0 + 2s + 24h * 30));
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "limiter/limit_bounds.h"
+
 namespace gw::policy {
 namespace {
 
@@ -42,19 +44,22 @@ RouteTable build_session_table(const config::SessionsConfig& sessions) {
       "sessions");
 }
 
-// A JSON integer >= 0 (Boost.JSON keeps non-negative literals as int64 unless they overflow).
-std::optional<std::int64_t> non_negative_int(const boost::json::value& v) {
-  if (v.is_int64() && v.get_int64() >= 0) {
-    return v.get_int64();
-  }
-  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) {
+// A limit as the admin API takes it: a JSON integer from 0 to limiter::kMaxLimit, the
+// configuration's own bounds. Boost.JSON reads 2^63 as a uint64 and 1e3, 1.5 or 1e300 as
+// doubles: none of them is a limit (nor is "5").
+std::optional<std::int64_t> limit_value(const boost::json::value& v) {
+  if (v.is_int64() && limiter::is_valid_limit(v.get_int64())) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(limiter::kMaxLimit)) {
     return static_cast<std::int64_t>(v.get_uint64());
   }
   return std::nullopt;
 }
 
-std::string must_be_count(std::string_view field) {
-  return "overrides." + std::string(field) + " must be an integer >= 0";
+OverrideError must_be_limit(std::string field, std::string_view alternative = {}) {
+  std::string param = "overrides." + field;
+  std::string message = param + " must be an integer from 0 to " +
+                        std::to_string(limiter::kMaxLimit) + std::string(alternative);
+  return {std::move(param), std::move(message)};
 }
 
 }  // namespace
@@ -89,17 +94,15 @@ SessionRoute Policy::match_session_route(std::string_view method, std::string_vi
 
 namespace {
 
-// Applies `overrides` to `limits`; the message names the first offending field.
-std::optional<std::string> apply_overrides(const config::GatewayConfig& config,
-                                           const boost::json::object& overrides,
-                                           PlanLimits& limits) {
+// Applies `overrides` to `limits`; the error names the first offending field.
+std::optional<OverrideError> apply_overrides(const config::GatewayConfig& config,
+                                             const boost::json::object& overrides,
+                                             PlanLimits& limits) {
   for (const auto& [key, value] : overrides) {
     if (key == "api_requests_per_minute" || key == "ws_messages_per_second" ||
         key == "ws_audio_bytes_per_second") {
-      const auto n = non_negative_int(value);
-      if (!n) {
-        return must_be_count(key);
-      }
+      const auto n = limit_value(value);
+      if (!n) return must_be_limit(key);
       if (key == "api_requests_per_minute") {
         limits.api_requests_per_minute = *n;
       } else if (key == "ws_messages_per_second") {
@@ -110,36 +113,44 @@ std::optional<std::string> apply_overrides(const config::GatewayConfig& config,
     } else if (key == "concurrent_sessions") {
       if (value.is_null()) {
         limits.concurrent_sessions.reset();
-      } else if (const auto n = non_negative_int(value)) {
+      } else if (const auto n = limit_value(value)) {
         limits.concurrent_sessions = *n;
       } else {
-        return "overrides.concurrent_sessions must be an integer >= 0 or null (unlimited)";
+        return must_be_limit(key, ", or null (unlimited)");
       }
     } else if (key == "shadow_mode") {
       if (!value.is_bool()) {
-        return "overrides.shadow_mode must be true or false";
+        return OverrideError{"overrides.shadow_mode",
+                             "overrides.shadow_mode must be true or false"};
       }
       limits.shadow_mode = value.get_bool();
     } else if (key == "groups") {
       if (!value.is_object()) {
-        return "overrides.groups must be an object of group name to limit per minute";
+        return OverrideError{
+            "overrides.groups",
+            "overrides.groups must be an object of group name to limit per minute"};
       }
       for (const auto& [group, limit] : value.get_object()) {
         bool known = false;
-        for (const auto& g : config.groups) {
-          known = known || g.name == std::string_view(group);
-        }
+        for (const auto& g : config.groups) known = known || g.name == std::string_view(group);
+        const std::string field = "groups." + std::string(group);
         if (!known) {
-          return "overrides.groups." + std::string(group) + ": no such endpoint group";
+          std::string names;
+          for (const auto& g : config.groups) names += (names.empty() ? "" : ", ") + g.name;
+          return OverrideError{
+              "overrides." + field,
+              "overrides." + field + ": no such endpoint group (groups: " + names + ")"};
         }
-        const auto n = non_negative_int(limit);
-        if (!n) {
-          return must_be_count("groups." + std::string(group));
-        }
+        const auto n = limit_value(limit);
+        if (!n) return must_be_limit(field);
         limits.groups.insert_or_assign(std::string(group), *n);
       }
     } else {
-      return "overrides." + std::string(key) + ": unknown field";
+      return OverrideError{"overrides." + std::string(key),
+                           "overrides." + std::string(key) +
+                               ": unknown field (fields: api_requests_per_minute, "
+                               "concurrent_sessions, ws_messages_per_second, "
+                               "ws_audio_bytes_per_second, groups, shadow_mode)"};
     }
   }
   return std::nullopt;
@@ -155,12 +166,13 @@ core::Result<PlanLimits, std::string> Policy::effective_limits(
   }
   PlanLimits limits = *base;
   if (auto error = apply_overrides(*config_, overrides, limits)) {
-    return core::unexpected(std::move(*error));
+    return core::unexpected(std::move(error->message));
   }
   return limits;
 }
 
-std::optional<std::string> Policy::validate_overrides(const boost::json::object& overrides) const {
+std::optional<OverrideError> Policy::validate_overrides(
+    const boost::json::object& overrides) const {
   PlanLimits scratch;
   return apply_overrides(*config_, overrides, scratch);
 }

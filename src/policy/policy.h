@@ -22,6 +22,15 @@
 
 namespace gw::policy {
 
+// What is wrong with an account's overrides: the offending field as the admin API's error
+// `param` names it ("overrides.api_requests_per_minute", "overrides.groups.analysis"),
+// and a message that names it too.
+struct OverrideError {
+  std::string param;
+  std::string message;
+  bool operator==(const OverrideError&) const = default;
+};
+
 // Which of the special session routes a request is (SPEC §3 `sessions:`).
 enum class SessionRoute { none, create, end, stream };
 
@@ -45,12 +54,13 @@ class Policy {
 
   // The plan's limits with the account's overrides applied. Overrides may set any
   // PlanLimits field by its YAML name (null concurrent_sessions = unlimited) and any group
-  // limit under "groups". Returns a message naming the offending field when invalid.
+  // limit under "groups", each a JSON integer within the configuration's own bounds
+  // (0 to limiter::kMaxLimit). Returns a message naming the offending field when invalid.
   core::Result<PlanLimits, std::string> effective_limits(
       std::string_view plan_name, const boost::json::object& overrides) const;
 
   // Validates overrides as effective_limits() would apply them (admin API input).
-  std::optional<std::string> validate_overrides(const boost::json::object& overrides) const;
+  std::optional<OverrideError> validate_overrides(const boost::json::object& overrides) const;
 
   // The limits one request must acquire: the plan-wide limit ("api") and, when the request
   // is in a group the plan limits, the group's; with the configured algorithm and the

@@ -6,6 +6,8 @@
 #include <boost/json/parse.hpp>
 #include <stdexcept>
 
+#include "limiter/limit_bounds.h"
+
 namespace gw::policy {
 namespace {
 
@@ -167,32 +169,66 @@ TEST(Policy, EffectiveLimitsRejectBadOverrides) {
   };
   EXPECT_EQ(error_of("gold", "{}"), "unknown plan \"gold\"");
   EXPECT_EQ(error_of("free", R"({"api_requests_per_minute": -1})"),
-            "overrides.api_requests_per_minute must be an integer >= 0");
-  EXPECT_EQ(error_of("free", R"({"api_requests_per_minute": 1.5})"),
-            "overrides.api_requests_per_minute must be an integer >= 0");
-  EXPECT_EQ(error_of("free", R"({"ws_messages_per_second": "100"})"),
-            "overrides.ws_messages_per_second must be an integer >= 0");
-  EXPECT_EQ(error_of("free", R"({"ws_audio_bytes_per_second": null})"),
-            "overrides.ws_audio_bytes_per_second must be an integer >= 0");
+            "overrides.api_requests_per_minute must be an integer from 0 to 1000000000");
   EXPECT_EQ(error_of("free", R"({"concurrent_sessions": -2})"),
-            "overrides.concurrent_sessions must be an integer >= 0 or null (unlimited)");
-  EXPECT_EQ(error_of("free", R"({"shadow_mode": 1})"),
-            "overrides.shadow_mode must be true or false");
-  EXPECT_EQ(error_of("free", R"({"groups": [1]})"),
-            "overrides.groups must be an object of group name to limit per minute");
+            "overrides.concurrent_sessions must be an integer from 0 to 1000000000, or null "
+            "(unlimited)");
   EXPECT_EQ(error_of("free", R"({"groups": {"search": 1}})"),
-            "overrides.groups.search: no such endpoint group");
-  EXPECT_EQ(error_of("free", R"({"groups": {"analysis": -1}})"),
-            "overrides.groups.analysis must be an integer >= 0");
-  EXPECT_EQ(error_of("free", R"({"plan": "pro"})"), "overrides.plan: unknown field");
-  EXPECT_EQ(error_of("free", R"({"api_requests_per_minute": 18446744073709551615})"),
-            "overrides.api_requests_per_minute must be an integer >= 0");
+            "overrides.groups.search: no such endpoint group (groups: sessions_write, "
+            "sessions_read, analysis)");
 }
 
-TEST(Policy, ValidateOverrides) {
+// Every number of an override is held to the configuration's own bounds
+// (limiter::kMaxLimit), and the error names the field as the admin API's `param`.
+TEST(Policy, ValidateOverridesNamesTheField) {
   const Policy policy(make_config());
-  EXPECT_EQ(policy.validate_overrides(json(R"({"groups": {"analysis": 3}})")), std::nullopt);
-  EXPECT_EQ(policy.validate_overrides(json(R"({"burst": 3})")), "overrides.burst: unknown field");
+  const auto param_of = [&](std::string_view overrides) -> std::string {
+    const auto error = policy.validate_overrides(json(overrides));
+    return error ? error->param : std::string("(accepted)");
+  };
+  for (const std::string field : {"api_requests_per_minute", "ws_messages_per_second",
+                                  "ws_audio_bytes_per_second", "concurrent_sessions"}) {
+    for (const std::string bad :
+         {"-1", "1.5", "1e3", "1000000001", "9223372036854775807", "9223372036854775808",
+          "18446744073709551615", "1e300", "-1e300", "\"100\"", "true", "[1]", "{}"}) {
+      EXPECT_EQ(param_of("{\"" + field + "\": " + bad + "}"), "overrides." + field) << bad;
+    }
+    EXPECT_EQ(param_of("{\"" + field + "\": 1000000000}"), "(accepted)");
+    EXPECT_EQ(param_of("{\"" + field + "\": 0}"), "(accepted)");
+  }
+  EXPECT_EQ(param_of(R"({"ws_audio_bytes_per_second": null})"),
+            "overrides.ws_audio_bytes_per_second");
+  EXPECT_EQ(param_of(R"({"concurrent_sessions": null})"), "(accepted)");
+  EXPECT_EQ(param_of(R"({"groups": {"analysis": 1000000001}})"), "overrides.groups.analysis");
+  EXPECT_EQ(param_of(R"({"groups": {"analysis": -1}})"), "overrides.groups.analysis");
+  EXPECT_EQ(param_of(R"({"groups": {"analysis": 2.5}})"), "overrides.groups.analysis");
+  EXPECT_EQ(param_of(R"({"groups": {"analysis": "7"}})"), "overrides.groups.analysis");
+  EXPECT_EQ(param_of(R"({"groups": {"analysis": 1000000000}})"), "(accepted)");
+  EXPECT_EQ(param_of(R"({"groups": {"search": 1}})"), "overrides.groups.search");
+  EXPECT_EQ(param_of(R"({"groups": [1]})"), "overrides.groups");
+  EXPECT_EQ(param_of(R"({"shadow_mode": 1})"), "overrides.shadow_mode");
+  EXPECT_EQ(param_of(R"({"burst": 3})"), "overrides.burst");
+  EXPECT_EQ(param_of(R"({"plan": "pro"})"), "overrides.plan");
+
+  const auto error = policy.validate_overrides(json(R"({"api_requests_per_minute": 2e9})"));
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->message,
+            "overrides.api_requests_per_minute must be an integer from 0 to 1000000000");
+}
+
+TEST(Policy, TheLargestOverridesApply) {
+  const Policy policy(make_config());
+  const auto limits = policy.effective_limits(
+      "free", json(R"({"api_requests_per_minute": 1000000000, "concurrent_sessions": 1000000000,
+                       "ws_messages_per_second": 1000000000,
+                       "ws_audio_bytes_per_second": 1000000000,
+                       "groups": {"analysis": 1000000000}})"));
+  ASSERT_TRUE(limits) << limits.error();
+  EXPECT_EQ(limits->api_requests_per_minute, limiter::kMaxLimit);
+  EXPECT_EQ(limits->concurrent_sessions, limiter::kMaxLimit);
+  EXPECT_EQ(limits->ws_messages_per_second, limiter::kMaxLimit);
+  EXPECT_EQ(limits->ws_audio_bytes_per_second, limiter::kMaxLimit);
+  EXPECT_EQ(limits->groups.at("analysis"), limiter::kMaxLimit);
 }
 
 TEST(Policy, InvalidConfigurationIsAProgrammingError) {

@@ -33,7 +33,9 @@ namespace gw::proxy {
 namespace {
 
 constexpr std::uint64_t kMaxDiscardBytes = 64 * 1024;  // bodies of refused requests we still read
-constexpr std::size_t kMaxCapturedBytes = 64 * 1024;   // of a session-creation answer, for its id
+// What relay_message() keeps of a body it relays: of a session-creation answer (for its
+// id), of a request body on a pooled connection (to send it again, see forward()).
+constexpr std::size_t kMaxCapturedBytes = 64 * 1024;
 constexpr std::uint64_t kMaxUpstreamMessageBytes = 64ull * 1024 * 1024;
 
 std::string_view path_of(std::string_view target) {
@@ -653,6 +655,8 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
   }
 
   const auto started = std::chrono::steady_clock::now();
+  const bool chunked = exchange.upstream.framing.kind == BodyFraming::Kind::chunked;
+  std::string sent_body;  // what went out of the body on a pooled connection (see below)
   for (int attempt = 0;; ++attempt) {
     // A warm pool answers without a coroutine frame; only a connect needs acquire().
     core::Result<UpstreamLease, UpstreamErrc> lease = UpstreamLease{};
@@ -678,10 +682,23 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     head_.clear();
     exchange.upstream.request_id = exchange.request_id;
     write_upstream_request_head(req, exchange.upstream, head_);
+    if (!sent_body.empty()) {  // a retry: what the first attempt took of the body goes first
+      HeadWriter piece(head_);
+      if (chunked) {
+        char size_line[16];
+        auto [end, hex_ec] =
+            std::to_chars(size_line, size_line + sizeof(size_line), sent_body.size(), 16);
+        (void)hex_ec;
+        piece.put(std::string_view(size_line, static_cast<std::size_t>(end - size_line)), "\r\n",
+                  sent_body, "\r\n");
+      } else {
+        piece.put(sent_body);
+      }
+    }
+    const bool may_retry = lease->reused;  // only the first attempt: a retry is on a fresh one
     const RelayResult sent = co_await relay_message(
         stream_.socket(), buffer_, parser, config.http.idle_timeout, upstream.stream.socket(),
-        config.upstream.request_timeout,
-        exchange.upstream.framing.kind == BodyFraming::Kind::chunked, head_, nullptr);
+        config.upstream.request_timeout, chunked, head_, may_retry ? &sent_body : nullptr);
     if (sent.read_error) {
       co_await settle_session_slot(exchange, {});
       if (sent.read_error == http::error::body_limit) {
@@ -700,9 +717,18 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
       ec = co_await read_head(upstream.stream.socket(), upstream.buffer, rp);
     }
     if (ec) {
-      // A pooled connection the upstream closed meanwhile: try once more on a fresh one,
-      // when the request had no body (nothing of it is lost).
-      if (lease->reused && !has_body && attempt == 0 && !timed_out(ec)) continue;
+      // A pooled connection the upstream closed as the request went out (after take_idle()
+      // checked it): once more on a fresh connection, if the upstream sent nothing back
+      // and every body byte taken from the client can be sent again (at most
+      // kMaxCapturedBytes were kept). Never after a byte of answer, never on a timeout.
+      const bool answered =
+          rp.got_some() || upstream.buffer.size() != 0 ||
+          (sent.write_error && peek(upstream.stream.socket()) == PeekResult::data);
+      if (may_retry && !answered && !timed_out(ec) && sent_body.size() == sent.body_bytes) {
+        spdlog::debug("pooled upstream connection failed ({}): retrying on a fresh one",
+                      ec.message());
+        continue;
+      }
       co_await settle_session_slot(exchange, {});
       deps.metrics.upstream_response(0, 0);
       spdlog::debug("upstream exchange failed: {}", ec.message());
@@ -1137,6 +1163,7 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
   auto& body = parser.get().body();
   std::optional<RelayBuffers::Handle> chunk;
   bool head_sent = false;
+  std::uint64_t taken = 0;  // body bytes
   for (;;) {
     std::size_t bytes = 0;
     if (!parser.is_done()) {
@@ -1150,7 +1177,9 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
       if (feed_body(in_buffer, parser, ec) && !ec && body.size == chunk->size()) {
         arm(read_timeout);
         const std::size_t size = beast::read_size(in_buffer, 65536);
-        if (size == 0) co_return RelayResult{.read_error = http::error::buffer_overflow};
+        if (size == 0) {
+          co_return RelayResult{.read_error = http::error::buffer_overflow, .body_bytes = taken};
+        }
         auto [read_ec, n] = co_await in.async_read_some(in_buffer.prepare(size), use_nothrow);
         if (read_ec == net::error::eof) {
           parser.put_eof(ec);  // completes a body delimited by the end of the connection
@@ -1161,8 +1190,9 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
           continue;
         }
       }
-      if (ec) co_return RelayResult{.read_error = ec};
+      if (ec) co_return RelayResult{.read_error = ec, .body_bytes = taken};
       bytes = chunk->size() - body.size;
+      taken += bytes;
     }
     const bool last = parser.is_done();
     if (bytes == 0 && !last) continue;
@@ -1189,10 +1219,10 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
     if (count > 0) {
       arm(write_timeout);
       auto [ec, n] = co_await net::async_write(out, buffers, use_nothrow);
-      if (ec) co_return RelayResult{.write_error = ec};
+      if (ec) co_return RelayResult{.write_error = ec, .body_bytes = taken};
     }
     head_sent = true;
-    if (last) co_return RelayResult{};
+    if (last) co_return RelayResult{.body_bytes = taken};
   }
 }
 

@@ -67,10 +67,12 @@ class HttpConnection {
     int upstream_status = 0;  // forward(): the upstream's status once relayed whole; 0 otherwise
   };
 
-  // What relaying one message came to: a failure reading its source or writing it on.
+  // What relaying one message came to: a failure reading its source or writing it on,
+  // and how many body bytes were taken from the source.
   struct RelayResult {
     beast::error_code read_error;
     beast::error_code write_error;
+    std::uint64_t body_bytes = 0;
   };
 
   net::awaitable<bool> wait_for_request();

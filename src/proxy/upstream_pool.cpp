@@ -1,10 +1,30 @@
 #include "proxy/upstream_pool.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 namespace gw::proxy {
+namespace {
 
-UpstreamPool::UpstreamPool(net::any_io_executor executor) : executor_(std::move(executor)) {}
+void close_connection(UpstreamConnection& connection) {
+  beast::error_code ignored;
+  connection.stream.socket().close(ignored);
+}
+
+}  // namespace
+
+PeekResult peek(tcp::socket& socket) noexcept {
+  char byte;
+  const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return PeekResult::data;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return PeekResult::quiet;
+  return PeekResult::closed;
+}
+
+UpstreamPool::UpstreamPool(net::any_io_executor executor, SteadyNow now)
+    : executor_(std::move(executor)), now_(now) {}
 
 void UpstreamPool::follow_address(const config::UpstreamConfig& upstream) {
   if (upstream.port == address_port_ && upstream.host == address_host_) return;
@@ -14,12 +34,25 @@ void UpstreamPool::follow_address(const config::UpstreamConfig& upstream) {
   address_port_ = upstream.port;
 }
 
-std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const config::UpstreamConfig& upstream) {
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(
+    const config::UpstreamConfig& upstream) {
   follow_address(upstream);
   if (idle_.empty()) return nullptr;
-  auto connection = std::move(idle_.back());
-  idle_.pop_back();
-  return connection;
+  const auto now = now_();
+  while (!idle_.empty() &&
+         idle_too_long(idle_.front()->idle_since, now, upstream.pool_idle_timeout)) {
+    close_connection(*idle_.front());
+    idle_.pop_front();
+  }
+  while (!idle_.empty()) {
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    if (peek(connection->stream.socket()) == PeekResult::quiet) return connection;
+    close_connection(*connection);
+    spdlog::debug("upstream {}:{}: discarded an idle connection the upstream closed", address_host_,
+                  address_port_);
+  }
+  return nullptr;
 }
 
 net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
@@ -35,7 +68,8 @@ net::awaitable<core::Result<UpstreamLease, UpstreamErrc>> UpstreamPool::acquire(
     auto [ec, results] =
         co_await resolver.async_resolve(upstream.host, std::to_string(upstream.port), use_nothrow);
     if (ec) {
-      spdlog::warn("upstream {}:{}: cannot resolve: {}", address_host_, address_port_, ec.message());
+      spdlog::warn("upstream {}:{}: cannot resolve: {}", address_host_, address_port_,
+                   ec.message());
       co_return core::unexpected(UpstreamErrc::unavailable);
     }
     for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
@@ -61,14 +95,12 @@ void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
   if (idle_.size() >= kMaxIdle || !connection->stream.socket().is_open()) return;
   if (connection->buffer.size() != 0) return;  // unexpected bytes: not reusable
   connection->stream.expires_never();
+  connection->idle_since = now_();
   idle_.push_back(std::move(connection));
 }
 
 void UpstreamPool::close_idle() {
-  for (auto& connection : idle_) {
-    beast::error_code ignored;
-    connection->stream.socket().close(ignored);
-  }
+  for (auto& connection : idle_) close_connection(*connection);
   idle_.clear();
 }
 

@@ -28,6 +28,7 @@
 #include <utility>
 
 #include "limiter/check.h"
+#include "store/check_bounds.h"
 
 namespace gw::store {
 namespace {
@@ -138,14 +139,6 @@ void post_outcome(const boost::asio::any_io_executor& executor, CheckHandler don
   });
 }
 
-CheckOutcome too_many_limits(const CheckRequest& request) {
-  return core::unexpected(StoreError{.code = StoreErrc::protocol_error,
-                                     .transient = false,
-                                     .detail = "check of " + std::to_string(request.limits.size()) +
-                                               " limits (at most " +
-                                               std::to_string(kMaxLimitsPerCheck) + ")"});
-}
-
 }  // namespace
 
 struct MemoryCounterStore::Shard {
@@ -245,8 +238,8 @@ CheckResult MemoryCounterStore::peek_now(const CheckRequest& request, UnixNanos 
 
 void MemoryCounterStore::check(const CheckRequest& request, UnixNanos now,
                                boost::asio::any_io_executor executor, CheckHandler done) {
-  if (request.limits.size() > kMaxLimitsPerCheck) {
-    post_outcome(executor, std::move(done), too_many_limits(request));
+  if (auto error = check_bounds_error(request)) {
+    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
   post_outcome(executor, std::move(done), check_now(request, now));
@@ -254,14 +247,14 @@ void MemoryCounterStore::check(const CheckRequest& request, UnixNanos now,
 
 std::optional<CheckOutcome> MemoryCounterStore::check_immediately(const CheckRequest& request,
                                                                   UnixNanos now) {
-  if (request.limits.size() > kMaxLimitsPerCheck) return too_many_limits(request);
+  if (auto error = check_bounds_error(request)) return core::unexpected(std::move(*error));
   return CheckOutcome(check_now(request, now));
 }
 
 void MemoryCounterStore::peek(const CheckRequest& request, UnixNanos now,
                               boost::asio::any_io_executor executor, CheckHandler done) {
-  if (request.limits.size() > kMaxLimitsPerCheck) {
-    post_outcome(executor, std::move(done), too_many_limits(request));
+  if (auto error = check_bounds_error(request)) {
+    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
   post_outcome(executor, std::move(done), peek_now(request, now));

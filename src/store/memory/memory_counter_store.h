@@ -12,6 +12,9 @@
 // (same window and algorithm: spent units stay spent; otherwise it starts afresh).
 // Thread-safety: every method may be called concurrently from any thread.
 // Time: callers pass `now` (wall time, Unix nanoseconds); the store never reads a clock.
+// Bounds: check(), check_immediately() and peek() refuse what the Redis store refuses
+// (store/check_bounds.h: limits and costs up to limiter::kMaxLimit), so the two backends
+// take exactly the same checks.
 #pragma once
 
 #include <cstddef>

@@ -9,6 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "limiter/limit_bounds.h"
+
 namespace gw::store {
 namespace {
 
@@ -364,6 +366,83 @@ TEST(MemoryCounterStore, AsyncTooManyLimitsIsAProtocolError) {
   ASSERT_FALSE(out->has_value());
   EXPECT_EQ(out->error().code, StoreErrc::protocol_error);
   EXPECT_FALSE(out->error().transient);
+  EXPECT_EQ(store.size(), 0u);
+}
+
+// ---- The largest limit and cost the gateway accepts (limiter::kMaxLimit) ---------------
+
+class MemoryCounterStoreAtTheBounds : public ::testing::TestWithParam<Algorithm> {};
+
+// A limit of 1e9 per minute and per second (the WebSocket rates' unit), through
+// check_immediately() (the request path, bounds check included): charged 1, refused the
+// largest cost, charged the rest, refused one more. Exact, and never a store error.
+TEST_P(MemoryCounterStoreAtTheBounds, TheLargestLimitAndCostAreCountedExactly) {
+  constexpr std::int64_t kMax = limiter::kMaxLimit;
+  MemoryCounterStore store;
+  for (const auto window : {60s, 1s}) {
+    const std::vector<LimitRef> limits{
+        {"api", LimitSpec{.limit = kMax, .window = window, .algorithm = GetParam()}}};
+    const std::string subject = "acct_max:" + std::to_string(window.count());
+    const core::UnixNanos now = kMinute0 + 20s;
+    const auto step = [&](const std::string& s, std::int64_t cost) {
+      auto outcome = store.check_immediately(CheckRequest{s, limits, cost}, now);
+      EXPECT_TRUE(outcome && *outcome) << (outcome && !*outcome ? outcome->error().detail : "");
+      return outcome && *outcome ? **outcome : CheckResult{};
+    };
+    CheckResult r = step(subject, 1);
+    EXPECT_TRUE(r.admitted);
+    EXPECT_EQ(r.decisions[0].limit, kMax);
+    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
+    EXPECT_EQ(r.decisions[0].used, 1);
+    r = step(subject, limiter::kMaxCost);
+    EXPECT_FALSE(r.admitted);
+    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
+    EXPECT_GT(r.decisions[0].retry_after, 0ns);
+    r = step(subject, kMax - 1);
+    EXPECT_TRUE(r.admitted);
+    EXPECT_EQ(r.decisions[0].remaining, 0);
+    EXPECT_EQ(r.decisions[0].used, kMax);
+    r = step(subject, 1);
+    EXPECT_FALSE(r.admitted);
+    EXPECT_GT(r.decisions[0].retry_after, 0ns);
+    EXPECT_LE(r.decisions[0].retry_after, 2 * window);  // sliding: a bit past one window
+
+    r = step(subject + ":whole", limiter::kMaxCost);  // the largest cost at once
+    EXPECT_TRUE(r.admitted);
+    EXPECT_EQ(r.decisions[0].remaining, 0);
+    EXPECT_EQ(r.decisions[0].used, kMax);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAlgorithms, MemoryCounterStoreAtTheBounds,
+                         ::testing::Values(Algorithm::fixed_window, Algorithm::sliding_window,
+                                           Algorithm::gcra));
+
+// Beyond the bounds, the same refusal as the Redis store's (store/check_bounds.h): a
+// non-transient protocol error from every entry point, and nothing counted.
+TEST(MemoryCounterStore, RefusesLimitsAndCostsBeyondTheBounds) {
+  MemoryCounterStore store;
+  boost::asio::io_context ioc;
+  const std::vector<LimitRef> too_big{{"api", per_minute(limiter::kMaxLimit + 1)}};
+  const std::vector<LimitRef> negative{{"api", per_minute(-1)}};
+  const std::vector<LimitRef> largest{{"api", per_minute(limiter::kMaxLimit)}};
+  for (const CheckRequest& request :
+       {CheckRequest{"a:live", too_big, 1}, CheckRequest{"a:live", negative, 1},
+        CheckRequest{"a:live", largest, limiter::kMaxCost + 1},
+        CheckRequest{"a:live", largest, -1}}) {
+    auto immediate = store.check_immediately(request, kMinute0);
+    ASSERT_TRUE(immediate && !*immediate);
+    EXPECT_EQ(immediate->error().code, StoreErrc::protocol_error);
+    EXPECT_FALSE(immediate->error().transient);
+    std::optional<CheckOutcome> checked;
+    std::optional<CheckOutcome> peeked;
+    store.check(request, kMinute0, ioc.get_executor(), [&](CheckOutcome o) { checked = o; });
+    store.peek(request, kMinute0, ioc.get_executor(), [&](CheckOutcome o) { peeked = o; });
+    ioc.run();
+    ioc.restart();
+    ASSERT_TRUE(checked && !*checked && peeked && !*peeked);
+    EXPECT_EQ(checked->error().code, StoreErrc::protocol_error);
+  }
   EXPECT_EQ(store.size(), 0u);
 }
 

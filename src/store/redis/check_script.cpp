@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "store/check_bounds.h"
 #include "store/redis/redis_keys.h"
 
 namespace gw::store::redis {
@@ -310,28 +311,16 @@ const Script& check_script() {
 }
 
 std::optional<StoreError> check_request_error(const CheckRequest& request) {
-  const auto error = [](std::string detail) {
-    return StoreError{
-        .code = StoreErrc::protocol_error, .transient = false, .detail = std::move(detail)};
-  };
-  if (request.limits.size() > kMaxLimitsPerCheck) {
-    return error("check of " + std::to_string(request.limits.size()) + " limits (at most " +
-                 std::to_string(kMaxLimitsPerCheck) + ")");
-  }
-  if (request.cost < 0 || request.cost > kMaxScriptUnits) {
-    return error("check cost " + std::to_string(request.cost) + " out of range for Redis");
-  }
+  if (auto error = check_bounds_error(request)) return error;
   for (const LimitRef& ref : request.limits) {
     const limiter::LimitSpec& spec = ref.spec;
-    if (spec.limit < 0 || spec.limit > kMaxScriptUnits) {
-      return error("limit '" + std::string(ref.name) + "' of " + std::to_string(spec.limit) +
-                   " out of range for Redis");
-    }
-    if (spec.window <= std::chrono::nanoseconds::zero() || spec.window > kMaxScriptWindow ||
+    if (spec.window > kMaxScriptWindow ||
         spec.window % std::chrono::microseconds(1) != std::chrono::nanoseconds::zero()) {
-      return error("limit '" + std::string(ref.name) + "' has a window of " +
-                   std::to_string(spec.window.count()) +
-                   " ns; Redis needs whole microseconds up to 2^40");
+      return StoreError{.code = StoreErrc::protocol_error,
+                        .transient = false,
+                        .detail = "limit '" + std::string(ref.name) + "' has a window of " +
+                                  std::to_string(spec.window.count()) +
+                                  " ns; Redis needs whole microseconds up to 2^40"};
     }
   }
   return std::nullopt;
@@ -402,8 +391,8 @@ core::Result<CheckResult, StoreError> decode_check_reply(const redisReply* reply
   }
   const std::size_t expected = 2 + kFieldsPerLimit * limit_count;
   if (reply->len != expected * kNumberBytes) {
-    return protocol_error("check script: expected " + std::to_string(expected) +
-                          " numbers, got " + std::to_string(reply->len) + " bytes");
+    return protocol_error("check script: expected " + std::to_string(expected) + " numbers, got " +
+                          std::to_string(reply->len) + " bytes");
   }
   std::array<std::int64_t, 2 + kFieldsPerLimit * kMaxLimitsPerCheck> numbers{};
   for (std::size_t i = 0; i < expected; ++i) {

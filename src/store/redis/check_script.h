@@ -37,14 +37,17 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "limiter/limit_bounds.h"
 #include "store/counter_store.h"
 #include "store/redis/script.h"
 
 namespace gw::store::redis {
 
-// Bounds that keep the script's arithmetic exact (config/ allows limits up to 1e9 and
-// minute windows; these are far wider).
-inline constexpr std::int64_t kMaxScriptUnits = std::int64_t{1} << 40;  // limit and cost
+// What the script's arithmetic is exact for. Limits and costs are held to
+// limiter::kMaxLimit (1e9) like every store's (store/check_bounds.h), far inside the 2^40
+// the script could take; windows (the policy's are a minute and a second) to 2^40 us.
+inline constexpr std::int64_t kMaxScriptUnits = std::int64_t{1} << 40;
+static_assert(limiter::kMaxLimit <= kMaxScriptUnits && limiter::kMaxCost <= kMaxScriptUnits);
 inline constexpr std::chrono::nanoseconds kMaxScriptWindow =
     std::chrono::microseconds(std::int64_t{1} << 40);  // about 12.7 days
 
@@ -56,9 +59,10 @@ enum class CheckMode : std::uint8_t {
   peek,   // peek_all(): writes nothing
 };
 
-// Why the script cannot take `request`: more than kMaxLimitsPerCheck limits, a cost or
-// limit out of [0, kMaxScriptUnits], or a window that is not a whole number of
-// microseconds in (0, kMaxScriptWindow]. A programming or config error: not transient.
+// Why the script cannot take `request`: what every store refuses (check_bounds_error():
+// more than kMaxLimitsPerCheck limits, a cost or limit out of [0, limiter::kMaxLimit]), or
+// a window that is not a whole number of microseconds in (0, kMaxScriptWindow]. A
+// programming error (config and admin input are bounded alike): not transient.
 std::optional<StoreError> check_request_error(const CheckRequest& request);
 
 // KEYS and ARGV of one script call. Numbers are written into the object itself and limit

@@ -243,7 +243,8 @@ TEST_P(CheckScriptDifferential, DecidesExactlyAsTheLimiter) {
   };
   const auto pick_limit = [&] {
     if (!scenario.big) return uniform(0, 8);
-    return chance(50) ? uniform(999'000'000, 1'000'000'000) : uniform(1LL << 39, 1LL << 40);
+    return chance(50) ? uniform(limiter::kMaxLimit - 1'000'000, limiter::kMaxLimit)
+                      : uniform(1, limiter::kMaxLimit);
   };
   const auto pick_algorithm = [&] {
     return chance(90) ? scenario.algorithm : static_cast<Algorithm>(uniform(0, 2));
@@ -309,7 +310,7 @@ TEST_P(CheckScriptDifferential, DecidesExactlyAsTheLimiter) {
     }
     std::int64_t cost = 1;
     if (scenario.big) {
-      cost = chance(5) ? (1LL << 40) : uniform(0, limits[order[0]].spec.limit / 2 + 1);
+      cost = chance(5) ? limiter::kMaxCost : uniform(0, limits[order[0]].spec.limit / 2 + 1);
     } else {
       const std::int64_t roll = uniform(0, 99);
       cost = roll < 5 ? 0 : roll < 75 ? 1 : roll < 95 ? uniform(2, 3) : 9;
@@ -349,6 +350,64 @@ std::vector<Scenario> scenarios() {
 
 INSTANTIATE_TEST_SUITE_P(AllAlgorithms, CheckScriptDifferential, ::testing::ValuesIn(scenarios()),
                          scenario_name);
+
+// ---- The largest limit and cost the gateway accepts (limiter::kMaxLimit) ---------------
+
+class CheckScriptAtTheBounds : public CheckScriptTest,
+                               public ::testing::WithParamInterface<Algorithm> {};
+
+// A limit of 1e9 per minute and per second (the WebSocket rates' unit), charged 1, then
+// everything but one unit, then the last: each decision exact and the same as the
+// limiter's, nothing refused as a store error. Products such as 1e9 x 60e6 us pass 2^53.
+TEST_P(CheckScriptAtTheBounds, TheLargestLimitAndCostAreCountedExactly) {
+  constexpr std::int64_t kMax = limiter::kMaxLimit;
+  for (const auto window : {60s, 1s}) {
+    const std::vector<LimitRef> limits{
+        {"api", LimitSpec{.limit = kMax, .window = window, .algorithm = GetParam()}}};
+    const std::string subject = "acct_max:" + std::to_string(window.count());
+    const std::int64_t now_us = kMinute0Us + 20'000'000;  // mid-minute, on a second
+    Reference reference;
+    const auto step = [&](std::int64_t cost, const std::string& what) {
+      const CheckRequest request{subject, limits, cost};
+      EXPECT_FALSE(check_request_error(request)) << what;
+      const CheckResult expected = reference.check(request, at_us(now_us));
+      const CheckResult got = eval(request, CheckMode::check, now_us);
+      expect_same(got, expected, what);
+      return got;
+    };
+    CheckResult r = step(1, "cost 1");
+    EXPECT_TRUE(r.admitted);
+    EXPECT_EQ(r.decisions[0].limit, kMax);
+    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
+    EXPECT_EQ(r.decisions[0].used, 1);
+    r = step(limiter::kMaxCost, "the largest cost, one unit short");
+    EXPECT_FALSE(r.admitted);
+    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
+    EXPECT_GT(r.decisions[0].retry_after, 0ns);
+    r = step(kMax - 1, "the rest");
+    EXPECT_TRUE(r.admitted);
+    EXPECT_EQ(r.decisions[0].remaining, 0);
+    EXPECT_EQ(r.decisions[0].used, kMax);
+    r = step(1, "one more");
+    EXPECT_FALSE(r.admitted);
+    EXPECT_GT(r.decisions[0].retry_after, 0ns);
+    EXPECT_LE(r.decisions[0].retry_after, UnixNanos(2 * window));  // sliding: a bit past one
+
+    // The largest cost at once, on a fresh counter.
+    const std::string whole_subject = subject + ":whole";
+    const CheckRequest whole{whole_subject, limits, limiter::kMaxCost};
+    const CheckResult expected = reference.check(whole, at_us(now_us));
+    const CheckResult got = eval(whole, CheckMode::check, now_us);
+    expect_same(got, expected, "the largest cost at once");
+    EXPECT_TRUE(got.admitted);
+    EXPECT_EQ(got.decisions[0].remaining, 0);
+    EXPECT_EQ(got.decisions[0].used, kMax);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllAlgorithms, CheckScriptAtTheBounds,
+                         ::testing::Values(Algorithm::fixed_window, Algorithm::sliding_window,
+                                           Algorithm::gcra));
 
 // ---- Storage ---------------------------------------------------------------------------
 
@@ -508,7 +567,7 @@ TEST(CheckRequestError, RefusesWhatTheScriptCannotComputeExactly) {
   const auto error = [](std::vector<LimitRef> limits, std::int64_t cost = 1) {
     return check_request_error({"s", limits, cost});
   };
-  EXPECT_FALSE(error({{"api", per_minute(1'000'000'000)}}));
+  EXPECT_FALSE(error({{"api", per_minute(limiter::kMaxLimit)}}, limiter::kMaxCost));
   EXPECT_FALSE(error({{"api", per_minute(0)}}, 0));
   EXPECT_TRUE(error({{"a", per_minute(1)},
                      {"b", per_minute(1)},
@@ -516,8 +575,10 @@ TEST(CheckRequestError, RefusesWhatTheScriptCannotComputeExactly) {
                      {"d", per_minute(1)},
                      {"e", per_minute(1)}}));
   EXPECT_TRUE(error({{"api", per_minute(1)}}, -1));
-  EXPECT_TRUE(error({{"api", per_minute(1)}}, kMaxScriptUnits + 1));
-  EXPECT_TRUE(error({{"api", per_minute(kMaxScriptUnits + 1)}}));
+  // The same bounds as the memory store's (store/check_bounds.h), far inside the script's.
+  EXPECT_TRUE(error({{"api", per_minute(1)}}, limiter::kMaxCost + 1));
+  EXPECT_TRUE(error({{"api", per_minute(limiter::kMaxLimit + 1)}}));
+  EXPECT_TRUE(error({{"api", per_minute(-1)}}));
   EXPECT_TRUE(error({{"api", LimitSpec{.limit = 1, .window = 1500ns}}}));
   EXPECT_TRUE(error({{"api", LimitSpec{.limit = 1, .window = 0ns}}}));
   EXPECT_TRUE(error({{"api", LimitSpec{.limit = 1, .window = kMaxScriptWindow + 1us}}}));
