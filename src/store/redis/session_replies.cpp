@@ -1,6 +1,7 @@
 #include "store/redis/session_replies.h"
 
 #include <boost/json.hpp>
+#include <limits>
 
 #include "store/redis/resp.h"
 
@@ -9,7 +10,17 @@ namespace {
 
 using std::chrono::milliseconds;
 
-core::UnixNanos from_ms(std::int64_t ms) { return milliseconds(ms); }
+// A time in Unix milliseconds as UnixNanos; nullopt beyond what nanoseconds in an int64
+// hold (about 292 years either side of 1970), which only a broken or hostile server sends.
+std::optional<core::UnixNanos> from_ms(std::int64_t ms) {
+  constexpr std::int64_t kLimit = std::numeric_limits<std::int64_t>::max() / 1'000'000;
+  if (ms > kLimit || ms < -kLimit) return std::nullopt;
+  return milliseconds(ms);
+}
+
+std::optional<core::UnixNanos> from_ms(const std::optional<std::int64_t>& ms) {
+  return ms ? from_ms(*ms) : std::nullopt;
+}
 
 }  // namespace
 
@@ -28,12 +39,12 @@ std::optional<BindReply> decode_bind_reply(const redisReply* reply) {
   if (bound != 1 || reply->elements != 4 || reply->element[3]->type != REDIS_REPLY_STRING) {
     return std::nullopt;
   }
-  const auto created = reply_integer(reply->element[1]);
-  const auto expires = reply_integer(reply->element[2]);
+  const auto created = from_ms(reply_integer(reply->element[1]));
+  const auto expires = from_ms(reply_integer(reply->element[2]));
   if (!created || !expires) return std::nullopt;
   return BindReply{.bound = true,
-                   .created = from_ms(*created),
-                   .lease_expires = from_ms(*expires),
+                   .created = *created,
+                   .lease_expires = *expires,
                    .account_id = std::string(reply_text(reply->element[3]))};
 }
 
@@ -41,7 +52,9 @@ std::optional<RenewReply> decode_renew_reply(const redisReply* reply) {
   const auto expires = reply_integer(reply);
   if (!expires) return std::nullopt;
   if (*expires == 0) return RenewReply{};
-  return RenewReply{.renewed = true, .lease_expires = from_ms(*expires)};
+  const auto lease_expires = from_ms(*expires);
+  if (!lease_expires) return std::nullopt;
+  return RenewReply{.renewed = true, .lease_expires = *lease_expires};
 }
 
 std::optional<SessionStore::Listing> decode_list_reply(const redisReply* reply,
@@ -54,8 +67,8 @@ std::optional<SessionStore::Listing> decode_list_reply(const redisReply* reply,
   listing.sessions.reserve(reply->elements / 4);
   for (std::size_t i = 1; i < reply->elements; i += 4) {
     const redisReply* const* at = reply->element + i;
-    const auto created = reply_integer(at[1]);
-    const auto expires = reply_integer(at[2]);
+    const auto created = from_ms(reply_integer(at[1]));
+    const auto expires = from_ms(reply_integer(at[2]));
     if (at[0]->type != REDIS_REPLY_STRING || !created || !expires ||
         at[3]->type != REDIS_REPLY_STRING) {
       return std::nullopt;
@@ -63,8 +76,8 @@ std::optional<SessionStore::Listing> decode_list_reply(const redisReply* reply,
     listing.sessions.push_back(SessionRecord{.session_id = std::string(reply_text(at[0])),
                                              .subject = std::string(subject),
                                              .account_id = std::string(reply_text(at[3])),
-                                             .created = from_ms(*created),
-                                             .lease_expires = from_ms(*expires)});
+                                             .created = *created,
+                                             .lease_expires = *expires});
   }
   return listing;
 }
@@ -92,11 +105,14 @@ std::optional<SessionRecord> parse_session_value(std::string_view session_id,
       !created->is_int64() || !expires || !expires->is_int64()) {
     return std::nullopt;
   }
+  const auto created_at = from_ms(created->get_int64());
+  const auto expires_at = from_ms(expires->get_int64());
+  if (!created_at || !expires_at) return std::nullopt;
   return SessionRecord{.session_id = std::string(session_id),
                        .subject = std::string(subject->get_string()),
                        .account_id = std::string(account->get_string()),
-                       .created = from_ms(created->get_int64()),
-                       .lease_expires = from_ms(expires->get_int64())};
+                       .created = *created_at,
+                       .lease_expires = *expires_at};
 }
 
 }  // namespace gw::store::redis

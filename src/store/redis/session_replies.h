@@ -2,7 +2,8 @@
 // shapes are documented in session_scripts.h) and the JSON value of a session key. Each
 // decoder takes a reply that is not an error reply (the store turns those into StoreErrors
 // first) and returns nullopt for anything but the documented shape, which the store
-// reports as a protocol error. Apart from the store so that the reply path can be tested
+// reports as a protocol error; a time that UnixNanos cannot hold (more than ~292 years
+// from 1970) is not that shape. Apart from the store so that the reply path can be tested
 // and fuzzed without a server (fuzz/resp_reply_fuzzer.cpp). Pure functions; thread-safe.
 #pragma once
 
