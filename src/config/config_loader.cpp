@@ -802,7 +802,8 @@ void validate_merged(const Draft& draft, Errors& errors) {
 
   // Every group limit names a group.
   for (const auto& [plan_name, plan] : c.plans) {
-    for (const auto& [group, limit] : plan.groups) {
+    for (const auto& entry : plan.groups) {
+      const std::string& group = entry.first;  // clang 14 (fuzz/) cannot capture a binding
       const bool known = std::any_of(c.groups.begin(), c.groups.end(),
                                      [&](const GroupConfig& g) { return g.name == group; });
       if (known) {
