@@ -9,6 +9,7 @@
 // yaml-cpp reports positions 0-based; ConfigError holds them 1-based.
 #include "config/config_loader.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -841,7 +842,8 @@ void validate_merged(const Draft& draft, Errors& errors) {
 
   // Every group limit names a group.
   for (const auto& [plan_name, plan] : c.plans) {
-    for (const auto& [group, limit] : plan.groups) {
+    for (const auto& entry : plan.groups) {
+      const std::string& group = entry.first;  // clang 14 (fuzz/) cannot capture a binding
       const bool known = std::any_of(c.groups.begin(), c.groups.end(),
                                      [&](const GroupConfig& g) { return g.name == group; });
       if (known) {
@@ -938,9 +940,73 @@ void validate_merged(const Draft& draft, Errors& errors) {
   }
 }
 
+// A dry run of yaml-cpp's parser over the text, counting its events, that stops it (with
+// a YAML::ParserException, so a syntax error at that mark) before it builds a tree that no
+// configuration can be:
+// - nested deeper than kMaxNesting (the schema goes 4 deep): yaml-cpp recurses per level
+//   (up to 2000), deep enough on a small thread stack to overflow it;
+// - more nodes than the text can hold: every node costs some text, at most about two
+//   nodes per byte ("[:,:]"), but yaml-cpp 0.7 loops on some malformed text (",'x'" at
+//   the start of a document) producing nodes without end until memory runs out; a
+//   SIGHUP with such a file would take the running gateway down.
+class ParseBudget : public YAML::EventHandler {
+ public:
+  explicit ParseBudget(std::size_t text_bytes) : max_events_(4 * text_bytes + 64) {}
+
+  void OnDocumentStart(const YAML::Mark& mark) override { event(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { event(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { event(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    event(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    open(mark);
+  }
+  void OnSequenceEnd() override { --depth_; }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    open(mark);
+  }
+  void OnMapEnd() override { --depth_; }
+
+ private:
+  static constexpr int kMaxNesting = 32;
+
+  void event(const YAML::Mark& mark) {
+    if (mark.line >= 0) last_ = mark;
+    if (++events_ > max_events_) {
+      throw YAML::ParserException(last_,
+                                  "the parser makes more nodes than the text holds "
+                                  "(malformed YAML near here)");
+    }
+  }
+  void open(const YAML::Mark& mark) {
+    event(mark);
+    if (++depth_ > kMaxNesting) {
+      throw YAML::ParserException(last_,
+                                  "nested deeper than " + std::to_string(kMaxNesting) + " levels");
+    }
+  }
+
+  std::size_t max_events_;
+  std::size_t events_ = 0;
+  int depth_ = 0;
+  YAML::Mark last_;  // line 0, column 0 until an event has a position
+};
+
 // Parses one document; a syntax error is reported and yields nullopt. Empty text is null.
 std::optional<YAML::Node> parse_document(std::string_view yaml, int source, Errors& errors) {
   try {
+    {
+      std::istringstream text{std::string(yaml)};
+      YAML::Parser parser(text);
+      ParseBudget budget(yaml.size());
+      while (parser.HandleNextDocument(budget)) {
+      }
+    }
     std::vector<YAML::Node> docs = YAML::LoadAll(std::string(yaml));
     if (docs.empty()) {
       return YAML::Node();

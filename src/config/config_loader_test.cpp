@@ -13,6 +13,7 @@ namespace gw::config {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
@@ -376,6 +377,30 @@ TEST(ConfigErrors, YamlSyntaxError) {
               ElementsAre("user.yaml:2:1: YAML syntax error: end of map flow not found"));
   // An unquoted IPv6 listen address is flow syntax; yaml-cpp rejects it as such.
   EXPECT_THAT(errors_of("listen: [::1]:8080\n"), ElementsAre(HasSubstr("YAML syntax error")));
+}
+
+// Found by fuzz/config_loader_fuzzer: on this text yaml-cpp 0.7 makes nodes without end
+// until memory runs out (a SIGHUP with such a file took the gateway down).
+TEST(ConfigErrors, YamlThatTheParserLoopsOnIsASyntaxError) {
+  for (const std::string_view yaml : {",'x'", ",'", "listen: 0.0.0.0:8080\n---\n, 'a'"}) {
+    EXPECT_THAT(errors_of(yaml),
+                ElementsAre(AllOf(StartsWith("user.yaml:"),
+                                  HasSubstr("YAML syntax error: the parser makes more nodes than "
+                                            "the text holds"))))
+        << yaml;
+  }
+}
+
+// yaml-cpp recurses once per level (up to 2000 deep); the schema is 4 deep.
+TEST(ConfigErrors, NestingDeeperThan32LevelsIsASyntaxError) {
+  const std::string deep = "plans: " + std::string(33, '[') + std::string(33, ']') + "\n";
+  EXPECT_THAT(errors_of(deep),
+              ElementsAre("user.yaml:1:39: YAML syntax error: nested deeper than 32 levels"));
+  const std::string deepest = "plans: " + std::string(1999, '[') + std::string(1999, ']');
+  EXPECT_THAT(errors_of(deepest), ElementsAre(HasSubstr("nested deeper than 32 levels")));
+  // 32 levels is still a (wrong) value, reported by the schema.
+  const std::string ok = "plans: " + std::string(31, '[') + std::string(31, ']') + "\n";
+  EXPECT_THAT(errors_of(ok), ElementsAre(HasSubstr("plans: expected a map, got a list")));
 }
 
 TEST(ConfigErrors, DuplicateKey) {

@@ -71,6 +71,10 @@ std::optional<std::vector<SlotRange>> parse_cluster_slots(const redisReply* repl
         first->integer > last->integer) {
       return std::nullopt;
     }
+    // A port that does not fit (or 0) would send the range's commands to another port.
+    if (master->element[1]->integer <= 0 || master->element[1]->integer > 65535) {
+      return std::nullopt;
+    }
     SlotRange range;
     range.first = static_cast<std::uint16_t>(first->integer);
     range.last = static_cast<std::uint16_t>(last->integer);
@@ -99,7 +103,7 @@ std::optional<Redirect> parse_redirect(std::string_view error) noexcept {
   }
   const auto slot = parse_number<std::uint16_t>(error.substr(0, space));
   const auto port = parse_number<std::uint16_t>(error.substr(colon + 1));
-  if (!slot || *slot >= kClusterSlots || !port) return std::nullopt;
+  if (!slot || *slot >= kClusterSlots || !port || *port == 0) return std::nullopt;
   redirect.slot = *slot;
   redirect.port = *port;
   redirect.host = std::string(error.substr(space + 1, colon - space - 1));

@@ -25,8 +25,9 @@ struct SlotRange {
   std::uint16_t port = 0;
 };
 
-// The ranges of a CLUSTER SLOTS reply; nullopt if the reply is not one. An empty host
-// (the node answering, as Redis reports itself) becomes `asked_host`.
+// The ranges of a CLUSTER SLOTS reply; nullopt if the reply is not one (also when a slot
+// or a port is out of range). An empty host (the node answering, as Redis reports itself)
+// becomes `asked_host`.
 std::optional<std::vector<SlotRange>> parse_cluster_slots(const redisReply* reply,
                                                           std::string_view asked_host);
 
@@ -37,7 +38,8 @@ struct Redirect {
   std::uint16_t port = 0;
 };
 
-// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381"; nullopt for any other text.
+// "MOVED 3999 127.0.0.1:6381" / "ASK 3999 127.0.0.1:6381"; nullopt for any other text
+// (a slot of 16384 or more, a port of 0 or more than 65535).
 std::optional<Redirect> parse_redirect(std::string_view error) noexcept;
 
 }  // namespace gw::store::redis

@@ -6,8 +6,6 @@
 #include <array>
 #include <atomic>
 #include <boost/asio/post.hpp>
-#include <boost/json.hpp>
-#include <charconv>
 #include <limits>
 #include <memory>
 #include <random>
@@ -15,6 +13,8 @@
 #include <utility>
 
 #include "store/redis/redis_keys.h"
+#include "store/redis/resp.h"
+#include "store/redis/session_replies.h"
 #include "store/redis/session_scripts.h"
 
 namespace gw::store {
@@ -77,17 +77,6 @@ StoreError unexpected_reply(std::string_view what) {
   return protocol_error("redis " + std::string(what) + ": unexpected reply");
 }
 
-std::optional<std::int64_t> integer_of(const redisReply* reply) {
-  if (reply->type == REDIS_REPLY_INTEGER) return reply->integer;
-  if (reply->type != REDIS_REPLY_STRING) return std::nullopt;
-  std::int64_t n = 0;
-  const auto [end, ec] = std::from_chars(reply->str, reply->str + reply->len, n);
-  if (ec != std::errc() || end != reply->str + reply->len) return std::nullopt;
-  return n;
-}
-
-UnixNanos from_ms(std::int64_t ms) { return milliseconds(ms); }
-
 // Turns a ReplyResult into the reply or the StoreError the caller gets.
 core::Result<const redisReply*, StoreError> checked(std::string_view what, ReplyResult result) {
   if (!result) return core::unexpected(std::move(result.error()));
@@ -95,38 +84,6 @@ core::Result<const redisReply*, StoreError> checked(std::string_view what, Reply
   if (reply == nullptr) return core::unexpected(unexpected_reply(what));
   if (reply->type == REDIS_REPLY_ERROR) return core::unexpected(error_reply(what, reply));
   return reply;
-}
-
-// ---- The session key's value ------------------------------------------------------
-
-std::string session_value(const SessionRecord& record) {
-  return boost::json::serialize(boost::json::object{
-      {"subject", record.subject},
-      {"account_id", record.account_id},
-      {"created_ms", std::chrono::duration_cast<milliseconds>(record.created).count()},
-      {"lease_expires_ms",
-       std::chrono::duration_cast<milliseconds>(record.lease_expires).count()}});
-}
-
-std::optional<SessionRecord> parse_session_value(std::string_view session_id,
-                                                 std::string_view text) {
-  boost::system::error_code ec;
-  const boost::json::value value = boost::json::parse(text, ec);
-  if (ec || !value.is_object()) return std::nullopt;
-  const auto& object = value.get_object();
-  const auto* subject = object.if_contains("subject");
-  const auto* account = object.if_contains("account_id");
-  const auto* created = object.if_contains("created_ms");
-  const auto* expires = object.if_contains("lease_expires_ms");
-  if (!subject || !subject->is_string() || !account || !account->is_string() || !created ||
-      !created->is_int64() || !expires || !expires->is_int64()) {
-    return std::nullopt;
-  }
-  return SessionRecord{.session_id = std::string(session_id),
-                       .subject = std::string(subject->get_string()),
-                       .account_id = std::string(account->get_string()),
-                       .created = from_ms(created->get_int64()),
-                       .lease_expires = from_ms(expires->get_int64())};
 }
 
 // Two replies, one answer: release() sends its script and the key's deletion together,
@@ -181,15 +138,10 @@ void RedisSessionStore::acquire(std::string_view subject, std::string_view accou
                 done = std::move(done)](ReplyResult result) mutable {
                  auto reply = checked("acquire", std::move(result));
                  if (!reply) return done(core::unexpected(std::move(reply.error())));
-                 const redisReply* r = *reply;
-                 std::optional<std::int64_t> acquired;
-                 std::optional<std::int64_t> held;
-                 if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-                   acquired = integer_of(r->element[0]);
-                   held = integer_of(r->element[1]);
-                 }
-                 if (!acquired || !held) return done(core::unexpected(unexpected_reply("acquire")));
-                 SlotGrant grant{.acquired = *acquired == 1, .active = *held, .limit = limit};
+                 const auto decoded = redis::decode_acquire_reply(*reply);
+                 if (!decoded) return done(core::unexpected(unexpected_reply("acquire")));
+                 SlotGrant grant{
+                     .acquired = decoded->acquired, .active = decoded->held, .limit = limit};
                  if (grant.acquired) grant.reservation = std::move(reservation);
                  done(std::move(grant));
                });
@@ -216,26 +168,16 @@ void RedisSessionStore::bind(std::string_view subject, std::string_view reservat
        session_id = std::string(session_id), done = std::move(done)](ReplyResult result) mutable {
         auto reply = checked("bind", std::move(result));
         if (!reply) return done(core::unexpected(std::move(reply.error())));
-        const redisReply* r = *reply;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-          return done(core::unexpected(unexpected_reply("bind")));
-        }
-        const auto bound = integer_of(r->element[0]);
-        if (bound == 0 && r->elements == 1) return done(false);
-        std::optional<std::int64_t> created;
-        std::optional<std::int64_t> expires;
-        if (bound == 1 && r->elements == 4 && r->element[3]->type == REDIS_REPLY_STRING) {
-          created = integer_of(r->element[1]);
-          expires = integer_of(r->element[2]);
-        }
-        if (!created || !expires) return done(core::unexpected(unexpected_reply("bind")));
+        auto bound = redis::decode_bind_reply(*reply);
+        if (!bound) return done(core::unexpected(unexpected_reply("bind")));
+        if (!bound->bound) return done(false);
 
         const std::string value =
-            session_value(SessionRecord{.session_id = session_id,
-                                        .subject = std::move(subject),
-                                        .account_id = std::string(text_of(r->element[3])),
-                                        .created = from_ms(*created),
-                                        .lease_expires = from_ms(*expires)});
+            redis::session_value(SessionRecord{.session_id = session_id,
+                                               .subject = std::move(subject),
+                                               .account_id = std::move(bound->account_id),
+                                               .created = bound->created,
+                                               .lease_expires = bound->lease_expires});
         const std::string key = redis::session_key(session_id);
         // PX 0 is refused; a zero lease has already run out, and so will the key at once.
         const std::string px = decimal(std::max<std::int64_t>(lease_millis, 1));
@@ -261,7 +203,7 @@ void RedisSessionStore::cancel(std::string_view subject, std::string_view reserv
                [done = std::move(done)](ReplyResult result) {
                  auto reply = checked("cancel", std::move(result));
                  if (!reply) return done(core::unexpected(std::move(reply.error())));
-                 const auto freed = integer_of(*reply);
+                 const auto freed = redis::reply_integer(*reply);
                  if (!freed) return done(core::unexpected(unexpected_reply("cancel")));
                  done(*freed == 1);
                });
@@ -281,7 +223,7 @@ void RedisSessionStore::release(std::string_view subject, std::string_view sessi
     auto reply = checked("release", std::move(result));
     if (!reply) {
       pair->first_error = std::move(reply.error());
-    } else if (const auto freed = integer_of(*reply)) {
+    } else if (const auto freed = redis::reply_integer(*reply)) {
       pair->freed = *freed == 1;
     } else {
       pair->first_error = unexpected_reply("release");
@@ -317,7 +259,7 @@ void RedisSessionStore::find(std::string_view session_id, UnixNanos now,
         const redisReply* r = *reply;
         if (r->type == REDIS_REPLY_NIL) return done(std::optional<SessionRecord>());
         if (r->type != REDIS_REPLY_STRING) return done(core::unexpected(unexpected_reply("find")));
-        auto record = parse_session_value(session_id, text_of(r));
+        auto record = redis::parse_session_value(session_id, text_of(r));
         if (!record)
           return done(core::unexpected(protocol_error("redis find: malformed session key")));
         if (time == Time::caller && record->lease_expires <= now) {
@@ -344,7 +286,7 @@ void RedisSessionStore::renew(std::string_view session_id, UnixNanos now,
         if ((*reply)->type != REDIS_REPLY_STRING) {
           return done(core::unexpected(unexpected_reply("renew")));
         }
-        auto record = parse_session_value(session_id, text_of(*reply));
+        auto record = redis::parse_session_value(session_id, text_of(*reply));
         if (!record)
           return done(core::unexpected(protocol_error("redis renew: malformed session key")));
 
@@ -358,13 +300,13 @@ void RedisSessionStore::renew(std::string_view session_id, UnixNanos now,
                       done = std::move(done)](ReplyResult renewed) mutable {
                        auto reply = checked("renew", std::move(renewed));
                        if (!reply) return done(core::unexpected(std::move(reply.error())));
-                       const auto expires = integer_of(*reply);
-                       if (!expires) return done(core::unexpected(unexpected_reply("renew")));
-                       if (*expires == 0) return done(false);
+                       const auto renewed_slot = redis::decode_renew_reply(*reply);
+                       if (!renewed_slot) return done(core::unexpected(unexpected_reply("renew")));
+                       if (!renewed_slot->renewed) return done(false);
 
-                       record.lease_expires = from_ms(*expires);
+                       record.lease_expires = renewed_slot->lease_expires;
                        const std::string key = redis::session_key(record.session_id);
-                       const std::string value = session_value(record);
+                       const std::string value = redis::session_value(record);
                        const std::string px = decimal(std::max<std::int64_t>(lease_millis, 1));
                        // XX: a release() that got in between has deleted the key; keep it deleted.
                        const std::array<std::string_view, 6> set{"SET", key, value, "PX", px, "XX"};
@@ -389,29 +331,9 @@ void RedisSessionStore::list(std::string_view subject, UnixNanos now,
                [subject = std::string(subject), done = std::move(done)](ReplyResult result) {
                  auto reply = checked("list", std::move(result));
                  if (!reply) return done(core::unexpected(std::move(reply.error())));
-                 const redisReply* r = *reply;
-                 if (r->type != REDIS_REPLY_ARRAY || r->elements % 4 != 1) {
-                   return done(core::unexpected(unexpected_reply("list")));
-                 }
-                 Listing listing;
-                 const auto held = integer_of(r->element[0]);
-                 if (!held) return done(core::unexpected(unexpected_reply("list")));
-                 listing.active = *held;
-                 listing.sessions.reserve(r->elements / 4);
-                 for (std::size_t i = 1; i < r->elements; i += 4) {
-                   const auto created = integer_of(r->element[i + 1]);
-                   const auto expires = integer_of(r->element[i + 2]);
-                   if (r->element[i]->type != REDIS_REPLY_STRING || !created || !expires ||
-                       r->element[i + 3]->type != REDIS_REPLY_STRING) {
-                     return done(core::unexpected(unexpected_reply("list")));
-                   }
-                   listing.sessions.push_back(
-                       SessionRecord{.session_id = std::string(text_of(r->element[i])),
-                                     .subject = subject,
-                                     .account_id = std::string(text_of(r->element[i + 3])),
-                                     .created = from_ms(*created),
-                                     .lease_expires = from_ms(*expires)});
-                 }
+                 auto decoded = redis::decode_list_reply(*reply, subject);
+                 if (!decoded) return done(core::unexpected(unexpected_reply("list")));
+                 Listing listing = std::move(*decoded);
                  // Oldest first; the id breaks ties so the order is stable from call to call.
                  std::sort(listing.sessions.begin(), listing.sessions.end(),
                            [](const SessionRecord& a, const SessionRecord& b) {
