@@ -104,6 +104,7 @@ std::string to_yaml(const GatewayConfig& c, const GatewayConfig& d) {
   y += "upstream:\n  url: " + quoted(c.upstream.url) + "\n";
   y += "  connect_timeout_ms: " + std::to_string(c.upstream.connect_timeout.count()) + "\n";
   y += "  request_timeout_ms: " + std::to_string(c.upstream.request_timeout.count()) + "\n";
+  y += "  pool_idle_timeout_ms: " + std::to_string(c.upstream.pool_idle_timeout.count()) + "\n";
   y += "store:\n  backend: ";
   y += c.store.backend == StoreBackend::memory ? "memory" : "redis";
   y += "\n  redis:\n    url: [";
@@ -118,6 +119,16 @@ std::string to_yaml(const GatewayConfig& c, const GatewayConfig& d) {
   y += "  max_body_bytes: " + std::to_string(c.http.max_body_bytes) + "\n";
   y += "  header_timeout_ms: " + std::to_string(c.http.header_timeout.count()) + "\n";
   y += "  idle_timeout_ms: " + std::to_string(c.http.idle_timeout.count()) + "\n";
+  y += "  max_connections: " + std::to_string(c.http.max_connections) + "\n";
+  y += "  max_connections_per_ip: " + std::to_string(c.http.max_connections_per_ip) + "\n";
+  y += "trusted_proxies: [";
+  for (std::size_t i = 0; i < c.trusted_proxies.size(); ++i) {
+    const auto& n = c.trusted_proxies[i];
+    const int offset = gw::core::is_ipv4_mapped(n.base) ? 96 : 0;
+    y += (i ? ", " : "") +
+         quoted(gw::core::ip_text(n.base) + "/" + std::to_string(n.prefix - offset));
+  }
+  y += "]\n";
   y += "algorithm: " + std::string(algorithm_name(c.algorithm)) + "\n";
   y += "headers: [";
   y += c.x_ratelimit_headers ? "x-ratelimit" : "";
@@ -168,6 +179,11 @@ std::string to_yaml(const GatewayConfig& c, const GatewayConfig& d) {
   y += "  close_after_violation_ms: " + std::to_string(c.websocket.close_after_violation.count()) +
        "\n";
   y += "  max_message_bytes: " + std::to_string(c.websocket.max_message_bytes) + "\n";
+  y += "  max_streams: " + std::to_string(c.websocket.max_streams) + "\n";
+  y += "  max_streams_per_session: " + std::to_string(c.websocket.max_streams_per_session) + "\n";
+  y += "  max_buffered_bytes: " + std::to_string(c.websocket.max_buffered_bytes) + "\n";
+  y += "  upgrades_per_minute_per_ip: " + std::to_string(c.websocket.upgrades_per_minute_per_ip) +
+       "\n";
   return y;
 }
 
@@ -185,7 +201,8 @@ std::string difference(const GatewayConfig& a, const GatewayConfig& b) {
     return "upstream.url";
   }
   if (a.upstream.connect_timeout != b.upstream.connect_timeout ||
-      a.upstream.request_timeout != b.upstream.request_timeout) {
+      a.upstream.request_timeout != b.upstream.request_timeout ||
+      a.upstream.pool_idle_timeout != b.upstream.pool_idle_timeout) {
     return "upstream timeouts";
   }
   if (a.store.backend != b.store.backend || a.store.redis_urls != b.store.redis_urls ||
@@ -196,8 +213,17 @@ std::string difference(const GatewayConfig& a, const GatewayConfig& b) {
   if (a.http.max_header_bytes != b.http.max_header_bytes ||
       a.http.max_body_bytes != b.http.max_body_bytes ||
       a.http.header_timeout != b.http.header_timeout ||
-      a.http.idle_timeout != b.http.idle_timeout) {
+      a.http.idle_timeout != b.http.idle_timeout ||
+      a.http.max_connections != b.http.max_connections ||
+      a.http.max_connections_per_ip != b.http.max_connections_per_ip) {
     return "http";
+  }
+  if (a.trusted_proxies.size() != b.trusted_proxies.size()) return "trusted_proxies";
+  for (std::size_t i = 0; i < a.trusted_proxies.size(); ++i) {
+    if (a.trusted_proxies[i].base != b.trusted_proxies[i].base ||
+        a.trusted_proxies[i].prefix != b.trusted_proxies[i].prefix) {
+      return "trusted_proxies";
+    }
   }
   if (a.algorithm != b.algorithm) return "algorithm";
   if (a.x_ratelimit_headers != b.x_ratelimit_headers || a.ietf_headers != b.ietf_headers) {
@@ -233,7 +259,11 @@ std::string difference(const GatewayConfig& a, const GatewayConfig& b) {
   if (a.websocket.messages_over_limit != b.websocket.messages_over_limit ||
       a.websocket.audio_over_limit != b.websocket.audio_over_limit ||
       a.websocket.close_after_violation != b.websocket.close_after_violation ||
-      a.websocket.max_message_bytes != b.websocket.max_message_bytes) {
+      a.websocket.max_message_bytes != b.websocket.max_message_bytes ||
+      a.websocket.max_streams != b.websocket.max_streams ||
+      a.websocket.max_streams_per_session != b.websocket.max_streams_per_session ||
+      a.websocket.max_buffered_bytes != b.websocket.max_buffered_bytes ||
+      a.websocket.upgrades_per_minute_per_ip != b.websocket.upgrades_per_minute_per_ip) {
     return "websocket";
   }
   return {};
