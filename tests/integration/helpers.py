@@ -954,6 +954,13 @@ class RedisCluster:
                 for first, last, master, *_ in node.command("CLUSTER", "SLOTS")]
 
 
+def is_sanitized(binary: str) -> bool:
+    """Whether `binary` is the ASan build (its allocator quarantines freed memory, so its
+    resident size says nothing about the gateway's own)."""
+    with open(binary, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
 def redis_store(urls: str | list[str], on_failure: str = "fail_open",
                 timeout_ms: int = 1000) -> dict:
     """The config overrides of a gateway on Redis (SPEC §3 store). The default timeout is
