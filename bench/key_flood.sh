@@ -23,13 +23,16 @@
 #
 # The issue's target is a 100 k/s flood; one gateway core here does far less, and wrk shares
 # CLIENT_CPU with the probes: the summary says what was reached. Unless RT_PRIO=0 the probes
-# run at SCHED_FIFO (root only) so that wrk does not delay their sends; the gateway stays at
-# normal priority (a SCHED_FIFO gateway at 100% of a core would starve everyone else's work).
+# run at SCHED_FIFO (root only) so that wrk does not delay their sends. The servers stay at
+# normal priority unless SERVER_RT=1: then the mock and redis-server run at SCHED_FIFO
+# RT_PRIO+1 and the gateway at RT_PRIO (the upstream must preempt a gateway that a flood keeps
+# busy), which keeps other work on SERVER_CPU out of the probes' tail but, while a flood runs,
+# leaves that CPU to everyone else only through the kernel's RT throttling (5%).
 #
 # Usage: bench/key_flood.sh     (expects build/kallglot-gateway and build/bench/rate_probe)
 # Env:   GW_BINARY, RATE_PROBE, BACKENDS ("memory redis"), RUNS (3), DURATION (10, s),
 #        WARMUP (2, s), KNOWN (4), PROBE_RATE (1000, req/s in all), PROBE_CONNS (4 per
-#        account), FLOOD_CONNS (128), RT_PRIO (1), SERVER_CPU (0), CLIENT_CPU (1),
+#        account), FLOOD_CONNS (128), RT_PRIO (1), SERVER_RT (0), SERVER_CPU (0), CLIENT_CPU (1),
 #        BENCH_PATH (/v1/sessions/sess_bench/transcript)
 # Output: a Markdown table on stdout and in bench/results/keyflood-<timestamp>/summary.md,
 #         with every raw rate_probe JSON line, wrk output and metrics delta beside it.
@@ -47,6 +50,7 @@ PROBE_RATE=${PROBE_RATE:-1000}
 PROBE_CONNS=${PROBE_CONNS:-4}
 FLOOD_CONNS=${FLOOD_CONNS:-128}
 RT_PRIO=${RT_PRIO:-1}
+SERVER_RT=${SERVER_RT:-0}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 BENCH_PATH=${BENCH_PATH:-/v1/sessions/sess_bench/transcript}
@@ -81,23 +85,36 @@ if [[ $RT_PRIO != 0 ]]; then
     PROBE_PREFIX=(chrt -f "$RT_PRIO")
   else
     echo "key_flood: SCHED_FIFO not allowed (not root?): probes at normal priority" >&2
-    RT_PRIO=0
+    RT_PRIO=0 SERVER_RT=0
   fi
 fi
+[[ $RT_PRIO == 0 ]] && SERVER_RT=0
+# set_rt PID PRIO: every thread of a server at SCHED_FIFO PRIO (SERVER_RT=1 only).
+set_rt() {
+  [[ $SERVER_RT == 1 ]] && chrt -a -f -p "$2" "$1" >/dev/null
+  return 0
+}
 
-# metrics_snapshot ADMIN_PORT FILE: the counters this benchmark reads, one "name value" a line.
+# metrics_snapshot ADMIN_PORT GATEWAY_PID FILE: the counters this benchmark reads and the
+# gateway's CPU time, one "name value" a line.
 metrics_snapshot() {
-  admin "$1" GET /metrics | awk '
+  {
+    echo "wall_s $(date +%s.%N)"
+    echo "cpu_s $(awk '{print ($14 + $15) / 100}' "/proc/$2/stat")"
+    admin "$1" GET /metrics
+  } | awk '
     /^kallglot_gateway_key_lookups_total\{/ { match($0, /result="[a-z]*"/);
       print "lookups_" substr($0, RSTART + 8, RLENGTH - 9), $NF }
     /^kallglot_gateway_upstream_responses_total\{/ && /2xx/ { ok += $NF }
     /^kallglot_gateway_unauthenticated_total/ { print "unauthenticated", $NF }
     /^kallglot_gateway_store_errors_total/ { print "store_errors", $NF }
-    END { print "upstream_2xx", ok + 0 }' >"$2"
+    /^(wall_s|cpu_s) / { print }
+    END { print "upstream_2xx", ok + 0 }' >"$3"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 start_mock
+set_rt "${NAMED_PIDS[mock]}" $((RT_PRIO + 1))
 for backend in $BACKENDS; do
   case $backend in
     memory) store_yaml="store:
@@ -105,6 +122,7 @@ for backend in $BACKENDS; do
 accounts:
   path: $WORK/accounts-$backend.db" ;;
     redis) start_redis
+      set_rt "${NAMED_PIDS[redis]}" $((RT_PRIO + 1))
       store_yaml="store:
   backend: redis
   redis:
@@ -115,6 +133,7 @@ accounts:
   start_gateway "gateway-$backend" "$store_yaml"
   port=$GW_PORT admin_port=$GW_ADMIN_PORT
   gw_pid=${NAMED_PIDS[gateway-$backend]}
+  set_rt "$gw_pid" "$RT_PRIO"
   keys=()
   for i in $(seq 1 "$KNOWN"); do
     keys+=("$(new_key "$admin_port" "known_$i" "$ADMIT_ACCOUNT")")
@@ -141,7 +160,7 @@ accounts:
         flood_pid=$!
         sleep 1
       fi
-      metrics_snapshot "$admin_port" "$OUT/$tag.metrics-before"
+      metrics_snapshot "$admin_port" "$gw_pid" "$OUT/$tag.metrics-before"
       probe_pids=()
       for i in $(seq 1 "$KNOWN"); do
         taskset -c "$CLIENT_CPU" "${PROBE_PREFIX[@]}" "$PROBE" --port "$port" --path "$BENCH_PATH" \
@@ -151,7 +170,7 @@ accounts:
         probe_pids+=($!)
       done
       for pid in "${probe_pids[@]}"; do wait "$pid" || true; done
-      metrics_snapshot "$admin_port" "$OUT/$tag.metrics-after"
+      metrics_snapshot "$admin_port" "$gw_pid" "$OUT/$tag.metrics-after"
       for i in $(seq 1 "$KNOWN"); do
         grep -q '"p99_us"' "$OUT/$tag.probe$i.json" || {
           echo "key_flood: rate_probe $i failed:" >&2; cat "$OUT/$tag.probe$i."* >&2
@@ -178,6 +197,7 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "$KNOWN known accounts, each probed by rate_probe at $((PROBE_RATE / KNOWN)) req/s" \
        "($PROBE_RATE req/s in all, $PROBE_CONNS connections each, open loop," \
        "${WARMUP} s warm-up + ${DURATION} s measured$([[ $RT_PRIO != 0 ]] && echo ", SCHED_FIFO $RT_PRIO"));" \
+       "servers at $([[ $SERVER_RT == 1 ]] && echo "SCHED_FIFO (mock/redis $((RT_PRIO + 1)), gateway $RT_PRIO)" || echo "normal priority");" \
        "flood: wrk -t1 -c$FLOOD_CONNS, a fresh key per request. Probes and wrk on CPU" \
        "$CLIENT_CPU; gateway (one worker) and mock upstream on CPU $SERVER_CPU; path" \
        "$BENCH_PATH; median of $RUNS interleaved runs. Load average before / after:" \
@@ -198,12 +218,13 @@ def rss(path):
 
 print("| backend | phase | probe p50 µs | probe p99 µs | p99 / alone | flood req/s (runs) "
       "| known lookups / known requests | known-caller hit rate | unknown lookups | "
-      "lookup errors | probe failures | RSS MiB after |")
-print("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+      "lookup errors | probe failures | gateway CPU | RSS MiB after |")
+print("|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for b in backends:
     p99_alone = None
     for ph in phases:
-        p50s, p99s, floods, known_l, known_r, unknown_l, errors, bad = [], [], [], 0, 0, 0, 0, 0
+        p50s, p99s, floods, cpus, known_l, known_r, unknown_l, errors, bad = \
+            [], [], [], [], 0, 0, 0, 0, 0
         for r in range(1, runs + 1):
             tag = f"{out}/{b}-{ph}-{r}"
             probes = [json.loads(open(f"{tag}.probe{i}.json").read()) for i in range(1, known + 1)]
@@ -214,6 +235,7 @@ for b in backends:
                 floods.append(wrk_results.parse(f"{tag}.wrk.txt")["rps"])
             before, after = counters(f"{tag}.metrics-before"), counters(f"{tag}.metrics-after")
             d = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            cpus.append(d["cpu_s"] / d["wall_s"])
             known_l += d.get("lookups_known", 0)
             known_r += d.get("upstream_2xx", 0)
             unknown_l += d.get("lookups_unknown", 0)
@@ -228,14 +250,15 @@ for b in backends:
         last_rss = rss(f"{out}/{b}-{ph}-{runs}.rss")
         print(f"| {b} | {ph} | {p50:,.0f} | {p99:,.0f} | {ratio} | {flood} | "
               f"{known_l:,.0f} / {known_r:,.0f} | {hit:.4%} | {unknown_l:,.0f} | {errors:,.0f} | "
-              f"{bad} | {last_rss:.1f} |")
+              f"{bad} | {med(cpus):.0%} | {last_rss:.1f} |")
 print()
 for b in backends:
     print(f"- {b}: gateway RSS {rss(f'{out}/{b}-rss-before.txt'):.1f} MiB before the first"
           f" phase, {rss(f'{out}/{b}-rss-after.txt'):.1f} MiB after the last.")
 print("- probe p99: the worst of the known accounts in a run; p50: their median; both the"
       " median over runs. Lookups, requests and hit rate: summed over the runs' measured"
-      " windows (warm-up included).")
+      " windows (warm-up included). Gateway CPU: its CPU time over the probes' wall time"
+      " (median over runs; 100% = the whole of its one core).")
 PYEOF
 } | tee "$OUT/summary.md"
 echo "key_flood: raw outputs in $OUT" >&2
