@@ -17,7 +17,7 @@
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
-#include "policy/policy_source.h"
+#include "config/running_config.h"
 #include "proxy/proxy_server.h"
 #include "store/keys/key_hash.h"
 
@@ -48,7 +48,7 @@ struct GatewayApp::Impl {
 
   metrics::GatewayMetrics metrics;
   metrics::UsageHistory usage;
-  std::unique_ptr<policy::PolicySource> policy;
+  std::unique_ptr<config::ConfigSource> running;
 
   // The control thread (main) runs signals, the periodic upkeep and the admin listener.
   net::io_context control{1};
@@ -124,7 +124,7 @@ struct GatewayApp::Impl {
           "reload: listen addresses, accounts.path and store.backend change only on restart");
     }
     config = *loaded;
-    policy->publish(std::make_shared<const policy::Policy>(config));
+    running->publish(std::make_shared<const config::RunningConfig>(config));
     metrics.config_reload(true);
     spdlog::info("configuration reloaded from {}", options.config_path);
   }
@@ -140,8 +140,8 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
   auto stores = StoreBackend::open(*config, clock, impl->metrics);
   if (!stores) return core::unexpected(std::move(stores.error()));
   impl->stores = std::move(*stores);
-  impl->policy =
-      std::make_unique<policy::PolicySource>(std::make_shared<const policy::Policy>(config));
+  impl->running = std::make_unique<config::ConfigSource>(
+      std::make_shared<const config::RunningConfig>(config));
 
   std::string token = impl->options.admin_token;
   if (token.empty()) {
@@ -162,7 +162,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .metrics = impl->metrics,
           .usage = impl->usage,
           .clock = clock,
-          .policy = [raw] { return raw->policy->current(); },
+          .policy = [raw] { return raw->running->current()->shared_policy(); },
           .admin_token_sha256 = token.empty() ? std::string() : store::sha256_hex(token),
           .ready = [raw] { return raw->proxy != nullptr; },
           .store_healthy = [raw] { return raw->stores->healthy(); },
@@ -177,7 +177,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                                                             .metrics = impl->metrics,
                                                             .usage = impl->usage,
                                                             .clock = clock,
-                                                            .policy = *impl->policy},
+                                                            .running = *impl->running},
                                            threads);
   return std::unique_ptr<GatewayApp>(new GatewayApp(std::move(impl)));
 }

@@ -10,8 +10,10 @@
 #include <vector>
 
 #include "core/ip_network.h"
+#include "decision/decision_settings.h"
 #include "limiter/limit.h"
 #include "policy/plan.h"
+#include "policy/policy_config.h"
 
 namespace gw::config {
 
@@ -36,7 +38,7 @@ struct UpstreamConfig {
 };
 
 enum class StoreBackend { memory, redis };
-enum class OnStoreFailure { fail_open, fail_closed, local };
+using decision::OnStoreFailure;
 
 struct StoreConfig {
   StoreBackend backend = StoreBackend::memory;
@@ -60,18 +62,8 @@ struct HttpConfig {
   std::size_t max_connections_per_ip = 256;             // per client block (IPv6: its /64)
 };
 
-struct GroupConfig {
-  std::string name;
-  std::vector<std::string> routes;  // "METHOD /path/{id}/x*"
-  bool shadow_mode = false;
-};
-
-struct SessionsConfig {
-  std::string create_route = "POST /v1/sessions";
-  std::string end_route = "POST /v1/sessions/{id}/end";
-  std::string stream_route = "GET /v1/sessions/{id}/connect";
-  std::chrono::seconds lease{14400};
-};
+using policy::GroupConfig;
+using policy::SessionsConfig;
 
 enum class OverLimitAction { reject, shape };
 
@@ -86,9 +78,11 @@ struct WebSocketConfig {
   std::uint32_t upgrades_per_minute_per_ip = 120;  // stream upgrade attempts per client block
 };
 
-enum class UnknownKey { reject, anonymous };
+using decision::UnknownKey;
 
-struct GatewayConfig {
+// The policy's own part (plans, groups, session routes, algorithm, shadow mode) is the
+// base: Policy is compiled from it alone and never sees the rest.
+struct GatewayConfig : policy::PolicyConfig {
   ListenAddress listen{"0.0.0.0", 8080};
   std::chrono::milliseconds shutdown_grace{10000};
   AdminConfig admin;
@@ -97,14 +91,9 @@ struct GatewayConfig {
   AccountsConfig accounts;
   HttpConfig http;
   std::vector<core::IpNetwork> trusted_proxies;  // peers whose X-Forwarded-For names the client
-  limiter::Algorithm algorithm = limiter::Algorithm::fixed_window;
   bool x_ratelimit_headers = true;  // headers: [x-ratelimit]
   bool ietf_headers = false;        // headers: [ietf]
   UnknownKey unknown_key = UnknownKey::reject;
-  bool shadow_mode = false;
-  std::map<std::string, policy::PlanLimits, std::less<>> plans;  // free, starter, pro, ...
-  std::vector<GroupConfig> groups;                               // in file order
-  SessionsConfig sessions;
   WebSocketConfig websocket;
 };
 

@@ -24,7 +24,7 @@ RouteTable build_or_throw(const std::vector<RouteTable::Entry>& entries, std::st
   return std::move(table).value();
 }
 
-RouteTable build_group_table(const config::GatewayConfig& config) {
+RouteTable build_group_table(const PolicyConfig& config) {
   std::vector<RouteTable::Entry> entries;
   for (std::size_t i = 0; i < config.groups.size(); ++i) {
     for (const auto& route : config.groups[i].routes) {
@@ -34,7 +34,7 @@ RouteTable build_group_table(const config::GatewayConfig& config) {
   return build_or_throw(entries, "groups");
 }
 
-RouteTable build_session_table(const config::SessionsConfig& sessions) {
+RouteTable build_session_table(const SessionsConfig& sessions) {
   return build_or_throw(
       {
           {sessions.create_route, static_cast<std::size_t>(SessionRoute::create)},
@@ -64,7 +64,7 @@ OverrideError must_be_limit(std::string field, std::string_view alternative = {}
 
 }  // namespace
 
-Policy::Policy(std::shared_ptr<const config::GatewayConfig> config)
+Policy::Policy(std::shared_ptr<const PolicyConfig> config)
     : config_(std::move(config)),
       groups_(build_group_table(*config_)),
       session_routes_(build_session_table(config_->sessions)) {}
@@ -95,7 +95,7 @@ SessionRoute Policy::match_session_route(std::string_view method, std::string_vi
 namespace {
 
 // Applies `overrides` to `limits`; the error names the first offending field.
-std::optional<OverrideError> apply_overrides(const config::GatewayConfig& config,
+std::optional<OverrideError> apply_overrides(const PolicyConfig& config,
                                              const boost::json::object& overrides,
                                              PlanLimits& limits) {
   for (const auto& [key, value] : overrides) {
@@ -185,7 +185,7 @@ std::size_t Policy::limits_for(const PlanLimits& limits, std::optional<std::size
       store::LimitRef{kApiLimitName, limiter::LimitSpec{limits.api_requests_per_minute, kMinute,
                                                         config_->algorithm, !plan_shadow}};
   if (group && *group < config_->groups.size()) {
-    const config::GroupConfig& g = config_->groups[*group];
+    const GroupConfig& g = config_->groups[*group];
     const auto it = limits.groups.find(g.name);
     if (it != limits.groups.end()) {
       out[n++] = store::LimitRef{g.name, limiter::LimitSpec{it->second, kMinute, config_->algorithm,

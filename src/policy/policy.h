@@ -4,6 +4,7 @@
 // of threads may use one Policy concurrently.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -12,11 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/json/object.hpp>
-
-#include "config/gateway_config.h"
 #include "core/result.h"
 #include "policy/plan.h"
+#include "policy/policy_config.h"
 #include "policy/route_table.h"
 #include "store/counter_store.h"
 
@@ -36,9 +35,9 @@ enum class SessionRoute { none, create, end, stream };
 
 class Policy {
  public:
-  explicit Policy(std::shared_ptr<const config::GatewayConfig> config);
+  explicit Policy(std::shared_ptr<const PolicyConfig> config);
 
-  const config::GatewayConfig& config() const noexcept { return *config_; }
+  const PolicyConfig& config() const noexcept { return *config_; }
 
   // nullptr when the configuration has no such plan.
   const PlanLimits* plan(std::string_view name) const noexcept;
@@ -70,7 +69,7 @@ class Policy {
                          std::span<store::LimitRef, store::kMaxLimitsPerCheck> out) const;
 
  private:
-  std::shared_ptr<const config::GatewayConfig> config_;
+  std::shared_ptr<const PolicyConfig> config_;
   RouteTable groups_;
   RouteTable session_routes_;  // values: SessionRoute cast to size_t
 };

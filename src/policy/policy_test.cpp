@@ -14,8 +14,8 @@ namespace {
 using namespace std::chrono_literals;
 
 // A small configuration built by hand (policy/ does not depend on config/'s loader).
-std::shared_ptr<config::GatewayConfig> make_config() {
-  auto c = std::make_shared<config::GatewayConfig>();
+std::shared_ptr<PolicyConfig> make_config() {
+  auto c = std::make_shared<PolicyConfig>();
   c->algorithm = limiter::Algorithm::sliding_window;
   c->groups = {
       {"sessions_write", {"POST /v1/sessions", "POST /v1/sessions/{id}/end"}, false},

@@ -17,4 +17,9 @@ using tcp = boost::asio::ip::tcp;
 // the request path.
 inline constexpr auto use_nothrow = net::as_tuple(net::use_awaitable);
 
+// Whether `ec` ended an operation because a timer of Beast or the kernel ran out.
+inline bool is_timeout(const beast::error_code& ec) {
+  return ec == beast::error::timeout || ec == net::error::timed_out;
+}
+
 }  // namespace gw::proxy

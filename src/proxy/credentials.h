@@ -16,14 +16,11 @@
 #include <boost/beast/http/fields.hpp>
 #include <string_view>
 
+#include "decision/decision.h"
+
 namespace gw::proxy {
 
-struct PresentedCredential {
-  enum class Kind { none, key, malformed, conflicting };
-  Kind kind = Kind::none;
-  std::string_view key;            // Kind::key
-  bool via_authorization = false;  // Kind::key: an Authorization line carried it
-};
+using decision::PresentedCredential;
 
 PresentedCredential presented_credential(const boost::beast::http::fields& fields);
 

@@ -1,8 +1,16 @@
 // One downstream HTTP/1.1 connection, served by one coroutine on its worker's thread.
 // Requests are handled one at a time, in the order they arrive (pipelined requests wait
-// in the read buffer). The request path reads top to bottom in http_connection.cpp:
-// read the head, identify the caller, match the route, take the decision, then answer
-// (401/429/...) or forward and relay the response.
+// in the read buffer). The request path reads top to bottom in http_connection.cpp: read
+// the head, validate it (request_validation.h), ask the worker's Decider who is calling
+// and whether the limits admit it (decision/decider.h), then answer or forward. The
+// member functions are defined by concept:
+//   http_connection.cpp   the connection loop, deadlines, one request's handling;
+//   gateway_answers.cpp   answers of the gateway's own (errors, 429, GET /v1/rate_limits);
+//   upstream_forward.cpp  forwarding to the upstream and relaying its answer;
+//   session_routes.cpp    the session routes' slots (SessionSlot owns one);
+//   stream_handoff.cpp    a session stream's two WebSocket handshakes, then StreamRelay.
+// Thread-safety: none; used only from its worker's thread (the worker's deadline sweep
+// and drain run there too).
 #pragma once
 
 #include <chrono>
@@ -10,11 +18,13 @@
 #include <optional>
 #include <string>
 
-#include "policy/policy.h"
+#include "config/running_config.h"
+#include "decision/decider.h"
+#include "decision/decision.h"
 #include "proxy/beast.h"
-#include "proxy/caller.h"
 #include "proxy/connection_limits.h"
 #include "proxy/head_writer.h"
+#include "proxy/session_slot.h"
 #include "proxy/upstream_pool.h"
 #include "proxy/upstream_request_head.h"
 #include "store/counter_store.h"
@@ -54,16 +64,12 @@ class HttpConnection {
     core::IpBytes client{};    // the client (the peer, or who a trusted proxy names)
     std::string forwarded_chain;  // X-Forwarded-For behind a trusted proxy (upstream.forwarded_for)
     core::UnixNanos now{};
-    std::shared_ptr<const Caller> caller;
-    std::optional<std::size_t> group;
-    std::array<store::LimitRef, store::kMaxLimitsPerCheck> limit_storage{};
-    std::span<const store::LimitRef> limits;
-    store::CheckResult decision;
-    bool decided = false;                  // limits/decision hold a real decision (headers are due)
-    std::optional<store::SlotGrant> slot;  // session creation: the slot asked for
-    bool slot_settled = false;             // the slot was bound or given back
-    bool session_limit_refused = false;    // 429: no slot free (its own X-RateLimit-*)
-    std::string ending_session;            // the session POST /v1/sessions/{id}/end ends
+    std::shared_ptr<const decision::Caller> caller;
+    decision::LimitSet limits;
+    decision::Verdict verdict;           // verdict.decided: the answer carries X-RateLimit-*
+    std::optional<SessionSlot> slot;     // session creation: the slot asked for
+    bool session_limit_refused = false;  // 429: no slot free (its own X-RateLimit-*)
+    std::string ending_session;          // the session POST /v1/sessions/{id}/end ends
     int upstream_status = 0;  // forward(): the upstream's status once relayed whole; 0 otherwise
   };
 
@@ -79,6 +85,7 @@ class HttpConnection {
   void identify_client(Exchange& exchange, const http::fields& fields);
   net::awaitable<void> lingering_close();
   net::awaitable<bool> handle(RequestParser& parser, bool obs_fold);
+  net::awaitable<bool> refuse(Exchange& exchange, decision::Refusal refusal);
   net::awaitable<bool> answer_rate_limits(Exchange& exchange);
   net::awaitable<bool> forward(Exchange& exchange);
   void write_client_response_head(Exchange& exchange, const http::response_header<>& res,
@@ -96,7 +103,8 @@ class HttpConnection {
   net::awaitable<bool> respond_error(Exchange& exchange, http::status status, std::string_view type,
                                      std::string_view code, std::string_view message,
                                      std::optional<std::int64_t> retry_after = std::nullopt);
-  net::awaitable<bool> respond_too_many_requests(Exchange& exchange);
+  // A refusal of the decision: its status, error body and Retry-After.
+  net::awaitable<bool> respond_refusal(Exchange& exchange, decision::Refusal refusal);
   net::awaitable<bool> respond_upstream_failure(Exchange& exchange, bool timeout);
   void write_gateway_fields(Exchange& exchange, HeadWriter& head);
   void write_connection_field(Exchange& exchange, HeadWriter& head, bool keep_alive);
@@ -107,12 +115,13 @@ class HttpConnection {
 
   // Concurrent-session slots (SPEC §4).
   static bool creating_session(const Exchange& exchange) {
-    return exchange.slot && exchange.slot->acquired && !exchange.slot_settled;
+    return exchange.slot && exchange.slot->held();
   }
-  net::awaitable<std::optional<store::SlotGrant>> acquire_session_slot(Exchange& exchange);
-  net::awaitable<bool> respond_no_session_slot(Exchange& exchange, std::string_view group);
-  net::awaitable<void> cancel_session_slot(Exchange& exchange);
+  // False when the answer was written (the store failed closed).
+  net::awaitable<bool> acquire_session_slot(Exchange& exchange);
+  net::awaitable<bool> respond_no_session_slot(Exchange& exchange);
   net::awaitable<void> settle_session_slot(Exchange& exchange, std::string_view response_body);
+  net::awaitable<void> cancel_session_slot(Exchange& exchange);
   net::awaitable<void> release_session_slot(Exchange& exchange, std::string session_id);
   net::awaitable<bool> admit_stream_upgrade(Exchange& exchange);
   net::awaitable<void> relay_stream(Exchange& exchange, std::string session_id);
@@ -126,8 +135,10 @@ class HttpConnection {
   // Whether `ec` ended an operation because a deadline passed.
   bool timed_out(const beast::error_code& ec) const;
 
-  const policy::Policy& policy() const { return *policy_; }
-  void refresh_policy();
+  // The configuration in force, re-read when it moved (once per request).
+  void refresh_config();
+  const config::GatewayConfig& settings() const { return running_->config(); }
+  const policy::Policy& policy() const { return running_->policy(); }
 
   Worker& worker_;
   beast::tcp_stream stream_;
@@ -135,8 +146,8 @@ class HttpConnection {
   core::IpBytes peer_{};
   std::string peer_text_;  // ip_text(peer_)
   ConnectionLimits::Ticket admission_;
-  std::shared_ptr<const policy::Policy> policy_;
-  std::uint64_t policy_version_ = 0;
+  std::shared_ptr<const config::RunningConfig> running_;
+  decision::DecisionContext decision_context_;  // of running_
   HeadBuffer head_;  // the message head being written; reused across requests
   bool idle_ = false;
   std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();

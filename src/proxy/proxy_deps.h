@@ -2,10 +2,10 @@
 // proxy and is safe to use from every worker thread.
 #pragma once
 
+#include "config/running_config.h"
 #include "core/clock.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
-#include "policy/policy_source.h"
 #include "store/account_store.h"
 #include "store/counter_store.h"
 #include "store/session_store.h"
@@ -19,7 +19,7 @@ struct ProxyDeps {
   metrics::GatewayMetrics& metrics;
   metrics::UsageHistory& usage;
   const core::Clock& clock;
-  policy::PolicySource& policy;
+  config::ConfigSource& running;  // the configuration in force, replaced on SIGHUP
 };
 
 }  // namespace gw::proxy

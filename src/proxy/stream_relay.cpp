@@ -6,10 +6,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/json_text.h"
+#include "decision/caller_lookup.h"
 #include "proxy/audio_meter.h"
-#include "proxy/caller_lookup.h"
-#include "proxy/store_await.h"
 #include "proxy/worker.h"
+#include "store/store_await.h"
 
 namespace gw::proxy {
 namespace {
@@ -34,18 +34,18 @@ struct ReleaseOnExit {
 }  // namespace
 
 StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
-                         std::shared_ptr<const Caller> caller, std::string session_id)
+                         std::shared_ptr<const decision::Caller> caller, std::string session_id)
     : worker_(worker),
       client_(client),
       upstream_(upstream),
       caller_(std::move(caller)),
       session_id_(std::move(session_id)),
-      limiter_(rates_for(caller_.get()), worker.deps().policy.current()->config().websocket,
+      limiter_(rates_for(caller_.get()), worker.deps().running.current()->config().websocket,
                steady_now()),
-      max_message_bytes_(worker.deps().policy.current()->config().websocket.max_message_bytes),
-      max_buffered_bytes_(worker.deps().policy.current()->config().websocket.max_buffered_bytes),
+      max_message_bytes_(worker.deps().running.current()->config().websocket.max_message_bytes),
+      max_buffered_bytes_(worker.deps().running.current()->config().websocket.max_buffered_bytes),
       store_version_(worker.callers().store_version()),
-      policy_version_(worker.deps().policy.version()),
+      policy_version_(worker.deps().running.version()),
       refreshed_at_(steady_now()),
       renewed_at_(steady_now()),
       idle_timer_(worker.io()),
@@ -78,12 +78,12 @@ net::awaitable<void> StreamRelay::close_both_going_away() {
   co_await close_upstream(reason);
 }
 
-StreamLimiter::Rates StreamRelay::rates_for(const Caller* caller) const {
+StreamLimiter::Rates StreamRelay::rates_for(const decision::Caller* caller) const {
   if (caller != nullptr) {
     return {caller->limits.ws_messages_per_second, caller->limits.ws_audio_bytes_per_second};
   }
-  const auto policy = worker_.deps().policy.current();
-  const policy::PlanLimits* free = policy->plan("free");
+  const auto running = worker_.deps().running.current();
+  const policy::PlanLimits* free = running->policy().plan("free");
   return free ? StreamLimiter::Rates{free->ws_messages_per_second, free->ws_audio_bytes_per_second}
               : StreamLimiter::Rates{};
 }
@@ -146,7 +146,7 @@ bool StreamRelay::refresh_due(std::chrono::nanoseconds now) {
   if (now - refreshed_at_ < kRefreshEvery || caller_ == nullptr) return false;
   refreshed_at_ = now;
   const std::uint64_t store_version = worker_.callers().store_version();
-  const std::uint64_t policy_version = worker_.deps().policy.version();
+  const std::uint64_t policy_version = worker_.deps().running.version();
   if (store_version == store_version_ && policy_version == policy_version_) return false;
   store_version_ = store_version;
   policy_version_ = policy_version;
@@ -154,10 +154,10 @@ bool StreamRelay::refresh_due(std::chrono::nanoseconds now) {
 }
 
 net::awaitable<void> StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
-  const std::uint64_t policy_version = worker_.deps().policy.version();
-  auto fresh = co_await resolve_account(worker_.callers(), worker_.deps().accounts,
-                                        caller_->account_id, caller_->environment,
-                                        worker_.deps().policy.current(), policy_version);
+  const std::uint64_t policy_version = worker_.deps().running.version();
+  auto fresh = co_await decision::resolve_account(
+      worker_.callers(), worker_.deps().accounts, caller_->account_id, caller_->environment,
+      worker_.deps().running.current()->shared_policy(), policy_version);
   if (fresh && *fresh) {
     caller_ = std::move(*fresh);
     limiter_.set_rates(rates_for(caller_.get()), now);
@@ -166,8 +166,8 @@ net::awaitable<void> StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
 
 net::awaitable<void> StreamRelay::renew_lease() {
   const ProxyDeps& deps = worker_.deps();
-  const auto lease = deps.policy.current()->config().sessions.lease;
-  auto renewed = co_await async_session<bool>([&](auto executor, auto done) {
+  const auto lease = deps.running.current()->config().sessions.lease;
+  auto renewed = co_await store::async_session<bool>([&](auto executor, auto done) {
     deps.sessions.renew(session_id_, deps.clock.now(), lease, executor, std::move(done));
   });
   if (!renewed)

@@ -29,8 +29,8 @@
 #include <optional>
 #include <string>
 
+#include "decision/caller.h"
 #include "proxy/beast.h"
-#include "proxy/caller.h"
 #include "proxy/relay_transport.h"
 #include "proxy/stream_limiter.h"
 
@@ -45,7 +45,7 @@ class StreamRelay {
   // `caller` is the session's creator, or nullptr for a session the gateway never saw
   // (limited with the free plan).
   StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
-              std::shared_ptr<const Caller> caller, std::string session_id);
+              std::shared_ptr<const decision::Caller> caller, std::string session_id);
   StreamRelay(const StreamRelay&) = delete;
   StreamRelay& operator=(const StreamRelay&) = delete;
 
@@ -74,7 +74,7 @@ class StreamRelay {
   void unbatch_to_client();
   void unlock_client_writes();
   net::awaitable<void> renew_lease();
-  StreamLimiter::Rates rates_for(const Caller* caller) const;
+  StreamLimiter::Rates rates_for(const decision::Caller* caller) const;
   bool refresh_due(std::chrono::nanoseconds now);
   net::awaitable<void> refresh_limits(std::chrono::nanoseconds now);
 
@@ -88,7 +88,7 @@ class StreamRelay {
   Worker& worker_;
   WebSocket& client_;
   WebSocket& upstream_;
-  std::shared_ptr<const Caller> caller_;
+  std::shared_ptr<const decision::Caller> caller_;
   std::string session_id_;
   StreamLimiter limiter_;
   std::uint64_t max_message_bytes_;

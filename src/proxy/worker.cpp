@@ -102,8 +102,8 @@ void Worker::admit(tcp::socket socket) {
   const tcp::endpoint peer = socket.remote_endpoint(ec);
   if (ec) return;  // already gone (reset before we got to it)
   const core::IpBytes address = core::ip_bytes(peer.address());
-  const auto policy = deps_.policy.current();
-  const config::GatewayConfig& config = policy->config();
+  const auto running = deps_.running.current();
+  const config::GatewayConfig& config = running->config();
   ConnectionLimits::Caps caps{config.http.max_connections, config.http.max_connections_per_ip,
                               false};
   for (const core::IpNetwork& trusted : config.trusted_proxies) {

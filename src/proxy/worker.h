@@ -1,5 +1,5 @@
 // One worker thread: its io_context, its acceptor on the shared port (SO_REUSEPORT), its
-// upstream pool and key cache, and the connections it serves. A connection stays on its
+// upstream pool, caller cache and decider, and the connections it serves. A connection stays on its
 // worker for life, so nothing here is locked; other threads talk to a worker only by
 // posting to its io_context.
 #pragma once
@@ -10,10 +10,10 @@
 #include <thread>
 #include <unordered_set>
 
-#include "config/gateway_config.h"
 #include "core/result.h"
+#include "decision/caller_cache.h"
+#include "decision/decider.h"
 #include "proxy/beast.h"
-#include "proxy/caller_cache.h"
 #include "proxy/listener_limits.h"
 #include "proxy/proxy_deps.h"
 #include "proxy/relay_buffers.h"
@@ -47,7 +47,8 @@ class Worker {
   const ProxyDeps& deps() const noexcept { return deps_; }
   net::io_context& io() noexcept { return io_; }
   UpstreamPool& upstream() noexcept { return upstream_; }
-  CallerCache& callers() noexcept { return callers_; }
+  decision::CallerCache& callers() noexcept { return callers_; }
+  decision::Decider& decider() noexcept { return decider_; }
   ListenerLimits& limits() noexcept { return limits_; }
   RelayBuffers& relay_buffers() noexcept { return relay_buffers_; }
   bool draining() const noexcept { return draining_; }
@@ -83,7 +84,8 @@ class Worker {
   net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::acceptor acceptor_{io_};
   UpstreamPool upstream_{io_.get_executor()};
-  CallerCache callers_;
+  decision::CallerCache callers_;
+  decision::Decider decider_{callers_, deps_.accounts, deps_.counters, deps_.metrics, deps_.usage};
   RelayBuffers relay_buffers_;
   std::thread thread_;
 };

@@ -8,16 +8,16 @@
 #include "policy/plan.h"
 #include "store/account_store.h"
 
-namespace gw::proxy {
+namespace gw::decision {
 
 struct Caller {
   std::string account_id;  // empty for anonymous callers
   store::KeyEnvironment environment = store::KeyEnvironment::live;
   bool anonymous = false;
-  std::string subject;    // counter subject: "<account>:live", "<account>:test", "ip:<addr>"
+  std::string subject;  // counter subject: "<account>:live", "<account>:test", "ip:<addr>"
   std::uint64_t subject_hash = 0;  // store::hash_subject(subject), computed once
-  std::string plan_name;  // the plan whose limits apply ("free" for test keys)
+  std::string plan_name;           // the plan whose limits apply ("free" for test keys)
   policy::PlanLimits limits;
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::decision

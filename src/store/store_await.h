@@ -1,29 +1,34 @@
-// Awaitable wrappers over the callback-based CounterStore, for the proxy's coroutines.
+// Awaitable wrappers over the callback-based stores, for coroutines on an Asio executor
+// (the proxy's and the decision's). Each resumes its caller on the caller's executor,
+// never inline.
 #pragma once
 
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <memory>
 
-#include "proxy/beast.h"
 #include "store/counter_store.h"
 #include "store/session_store.h"
 
-namespace gw::proxy {
+namespace gw::store {
+
+namespace net = boost::asio;
 
 // Runs store.check() (or peek()) and resumes the calling coroutine with its outcome, on
 // the coroutine's executor. (Callers try store.check_immediately() first, without a
 // coroutine.)
-inline net::awaitable<store::CheckOutcome> async_check(
-    store::CounterStore& store,
-    store::CheckRequest request,  // by value: see respond_error()
+inline net::awaitable<CheckOutcome> async_check(
+    CounterStore& store,
+    CheckRequest request,  // by value: see respond_error()
     core::UnixNanos now, bool peek = false) {
   auto executor = co_await net::this_coro::executor;
-  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(store::CheckOutcome)>(
+  co_return co_await net::async_initiate<decltype(net::use_awaitable), void(CheckOutcome)>(
       [&](auto handler) {
         // CheckHandler is a copyable std::function; the coroutine's handler is move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        auto done = [shared](store::CheckOutcome outcome) {
-          std::move (*shared)(std::move(outcome));
-        };
+        auto done = [shared](CheckOutcome outcome) { std::move (*shared)(std::move(outcome)); };
         if (peek) {
           store.peek(request, now, executor, std::move(done));
         } else {
@@ -32,10 +37,6 @@ inline net::awaitable<store::CheckOutcome> async_check(
       },
       net::use_awaitable);
 }
-
-}  // namespace gw::proxy
-
-namespace gw::proxy {
 
 // Runs one callback-style store call and resumes the calling coroutine with its outcome.
 // `start(executor, done)` issues the call; the store runs `done(outcome)` once, on the
@@ -54,8 +55,8 @@ net::awaitable<Outcome> async_store_call(Start start) {
 
 // One SessionStore call.
 template <typename T, typename Start>
-net::awaitable<store::SessionOutcome<T>> async_session(Start start) {
-  return async_store_call<store::SessionOutcome<T>>(std::move(start));
+net::awaitable<SessionOutcome<T>> async_session(Start start) {
+  return async_store_call<SessionOutcome<T>>(std::move(start));
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::store

@@ -28,11 +28,11 @@
 #include "core/ip_network.h"
 #include "core/keyed_hash.h"
 #include "core/result.h"
+#include "decision/caller.h"
 #include "policy/policy.h"
-#include "proxy/caller.h"
 #include "store/account_store.h"
 
-namespace gw::proxy {
+namespace gw::decision {
 
 class CallerCache {
  public:
@@ -67,6 +67,9 @@ class CallerCache {
       std::string_view account_id, store::KeyEnvironment environment,
       store::AccountResult<std::optional<store::Account>> account, const policy::Policy& policy,
       std::uint64_t started_at);
+
+  // How long an entry is trusted (accounts.cache_seconds); applies to entries made after.
+  void set_ttl(std::chrono::seconds ttl) noexcept { ttl_ = ttl; }
 
   // Moves on every account or key change: a caller taken earlier may be stale.
   std::uint64_t store_version() const noexcept { return accounts_.version(); }
@@ -122,6 +125,7 @@ class CallerCache {
 
   store::AccountStore& accounts_;
   const core::Clock& clock_;
+  std::chrono::seconds ttl_{60};
   std::uint64_t store_version_ = 0;
   std::uint64_t policy_version_ = 0;
   DigestMap<Entry> known_;                // keys of a live account
@@ -131,4 +135,4 @@ class CallerCache {
       anonymous_;  // by client block
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::decision

@@ -1,28 +1,24 @@
-#include "proxy/rate_limit_headers.h"
+#include "decision/rate_limit_fields.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-namespace gw::proxy {
+namespace gw::decision {
 namespace {
 
 using namespace std::chrono_literals;
-// The head lines written, as a map from field name to value.
-std::map<std::string, std::string> fields_of(const HeadBuffer& written) {
-  const std::string head(written.data(), written.size());
+// The fields written, by name.
+struct FieldMap {
   std::map<std::string, std::string> fields;
-  std::size_t start = 0;
-  while (start < head.size()) {
-    const std::size_t end = head.find("\r\n", start);
-    const std::string line = head.substr(start, end - start);
-    const std::size_t colon = line.find(": ");
-    if (colon != std::string::npos) fields[line.substr(0, colon)] = line.substr(colon + 2);
-    start = end + 2;
+  void field(std::string_view name, std::int64_t value) {
+    fields[std::string(name)] = std::to_string(value);
   }
-  return fields;
-}
+  void field(std::string_view name, std::string_view value) {
+    fields[std::string(name)] = std::string(value);
+  }
+};
 
 limiter::Decision decision(std::int64_t limit, std::int64_t remaining, std::int64_t reset,
                            bool allowed = true) {
@@ -40,10 +36,9 @@ TEST(RateLimitHeaders, ShowTheLimitWithTheLeastRemaining) {
                                               store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
-  HeadBuffer head;
-  HeadWriter writer(head);
-  add_rate_limit_headers(writer, limits, decisions, true, 1'700'000'010, {});
-  auto fields = fields_of(head);
+  FieldMap writer;
+  write_rate_limit_fields(writer, limits, decisions, true, 1'700'000'010, {});
+  auto fields = writer.fields;
   EXPECT_EQ(fields["X-RateLimit-Limit"], "15");
   EXPECT_EQ(fields["X-RateLimit-Remaining"], "3");
   EXPECT_EQ(fields["X-RateLimit-Reset"], "1700000040");
@@ -57,11 +52,10 @@ TEST(RateLimitHeaders, IetfFieldsListEveryPolicy) {
                                               store::LimitRef{"analysis", {.limit = 15}}};
   const std::array<limiter::Decision, 2> decisions{decision(60, 40, 1'700'000'040),
                                                    decision(15, 3, 1'700'000'040)};
-  HeadBuffer head;
-  HeadWriter writer(head);
-  add_rate_limit_headers(writer, limits, decisions, true, 1'700'000'010,
-                         {.x_ratelimit = false, .ietf = true});
-  auto fields = fields_of(head);
+  FieldMap writer;
+  write_rate_limit_fields(writer, limits, decisions, true, 1'700'000'010,
+                          {.x_ratelimit = false, .ietf = true});
+  auto fields = writer.fields;
   EXPECT_EQ(fields.count("X-RateLimit-Limit"), 0u);
   EXPECT_EQ(fields["RateLimit-Policy"], "\"api\";q=60;w=60, \"analysis\";q=15;w=60");
   EXPECT_EQ(fields["RateLimit"], "\"api\";r=40;t=30, \"analysis\";r=3;t=30");
@@ -78,4 +72,4 @@ TEST(RateLimitHeaders, RetryAfterRoundsUpToWholeSecondsAndIsAtLeastOne) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::decision

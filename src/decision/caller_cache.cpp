@@ -1,10 +1,10 @@
-#include "proxy/caller_cache.h"
+#include "decision/caller_cache.h"
 
 #include <spdlog/spdlog.h>
 
 #include "store/keys/api_key_material.h"
 
-namespace gw::proxy {
+namespace gw::decision {
 
 CallerCache::CallerCache(store::AccountStore& accounts, const core::Clock& clock)
     : accounts_(accounts), clock_(clock) {}
@@ -82,7 +82,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_k
   }
   if (started_at != store_version()) return caller;
   const core::KeyedDigest digest = core::KeyedDigest::of(key);
-  const core::UnixNanos expires = clock_.now() + policy.config().accounts.cache;
+  const core::UnixNanos expires = clock_.now() + ttl_;
   if (caller) {
     make_room(known_, kMaxKnownKeys);
     known_.insert_or_assign(digest, Entry{caller, expires});
@@ -122,9 +122,8 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_a
   auto caller = build(account_id, environment, *account, policy);
   if (started_at != store_version()) return caller;
   make_room(accounts_by_subject_, kMaxAccounts);
-  accounts_by_subject_.insert_or_assign(
-      subject_of(account_id, environment),
-      Entry{caller, clock_.now() + policy.config().accounts.cache});
+  accounts_by_subject_.insert_or_assign(subject_of(account_id, environment),
+                                        Entry{caller, clock_.now() + ttl_});
   return caller;
 }
 
@@ -184,4 +183,4 @@ std::shared_ptr<const Caller> CallerCache::anonymous(const core::IpBytes& client
   return caller;
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::decision

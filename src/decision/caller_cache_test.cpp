@@ -1,4 +1,4 @@
-#include "proxy/caller_cache.h"
+#include "decision/caller_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include "core/fake_clock.h"
 #include "store/sqlite/sqlite_account_store.h"
 
-namespace gw::proxy {
+namespace gw::decision {
 namespace {
 
 using namespace std::chrono_literals;
@@ -133,4 +133,4 @@ TEST_F(CallerCacheTest, AnonymousCallersAreLimitedByAddress) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::decision
