@@ -18,12 +18,12 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/audio_meter.h"
+#include "stream/audio_meter.h"
 
 namespace {
 
-using gw::proxy::audio_bytes;
-using gw::proxy::kAudioMeterPadding;
+using gw::stream::audio_bytes;
+using gw::stream::kAudioMeterPadding;
 
 // Not a real encoder: only the length and the alphabet matter to the meter.
 std::string base64_of(std::size_t audio_bytes) {

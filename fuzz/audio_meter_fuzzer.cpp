@@ -23,13 +23,13 @@
 #include <string>
 #include <string_view>
 
-#include "proxy/audio_meter.h"
+#include "stream/audio_meter.h"
 
 namespace {
 
-using gw::proxy::audio_bytes;
-using gw::proxy::base64_decoded_length;
-using gw::proxy::kAudioMeterPadding;
+using gw::stream::audio_bytes;
+using gw::stream::base64_decoded_length;
+using gw::stream::kAudioMeterPadding;
 
 [[noreturn]] void fail(const std::string& what) {
   std::fprintf(stderr, "\n*** audio meter invariant broken: %s\n", what.c_str());

@@ -33,7 +33,7 @@
 
 #include <boost/beast/websocket/rfc6455.hpp>
 
-#include "proxy/beast.h"
+#include "core/beast.h"
 #include "proxy/credentials.h"
 #include "proxy/head_reader.h"
 #include "proxy/head_writer.h"

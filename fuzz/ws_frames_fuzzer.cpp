@@ -29,8 +29,8 @@
 #include <string_view>
 
 #include "config/gateway_config.h"
-#include "proxy/audio_meter.h"
-#include "proxy/stream_limiter.h"
+#include "stream/audio_meter.h"
+#include "stream/stream_limiter.h"
 
 namespace {
 
@@ -38,7 +38,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 namespace websocket = beast::websocket;
-using gw::proxy::StreamLimiter;
+using gw::stream::StreamLimiter;
 using Nanos = std::chrono::nanoseconds;
 
 constexpr std::size_t kMaxMessageBytes = 8 * 1024;  // websocket.max_message_bytes, scaled down
@@ -178,16 +178,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::int64_t audio = 0;
     const std::size_t message_size = buffer.size();
     if (binary) {
-      audio = static_cast<std::int64_t>(gw::proxy::audio_bytes(
+      audio = static_cast<std::int64_t>(gw::stream::audio_bytes(
           true, {static_cast<const char*>(buffer.data().data()), message_size}));
       if (audio != static_cast<std::int64_t>(message_size)) {
         fail("a binary message does not count its size");
       }
     } else {
-      buffer.prepare(gw::proxy::kAudioMeterPadding);  // as the relay does, before data()
+      buffer.prepare(gw::stream::kAudioMeterPadding);  // as the relay does, before data()
       const std::string_view text(static_cast<const char*>(buffer.data().data()), message_size);
       if (!valid_utf8(text)) fail("a text message that is not UTF-8 reached the meter");
-      audio = static_cast<std::int64_t>(gw::proxy::audio_bytes(false, text));
+      audio = static_cast<std::int64_t>(gw::stream::audio_bytes(false, text));
       if (static_cast<std::size_t>(audio) > message_size / 4 * 3 + message_size % 4 * 3 / 4) {
         fail("a text message of " + std::to_string(message_size) + " bytes meters " +
              std::to_string(audio) + " bytes of audio");

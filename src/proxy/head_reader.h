@@ -13,7 +13,7 @@
 #include <boost/beast/core/read_size.hpp>
 #include <string_view>
 
-#include "proxy/beast.h"
+#include "core/beast.h"
 
 namespace gw::proxy {
 

@@ -21,7 +21,7 @@
 #include "config/running_config.h"
 #include "decision/decider.h"
 #include "decision/decision.h"
-#include "proxy/beast.h"
+#include "core/beast.h"
 #include "proxy/connection_limits.h"
 #include "proxy/head_writer.h"
 #include "proxy/session_slot.h"

@@ -4,15 +4,15 @@
 #pragma once
 
 #include "proxy/connection_limits.h"
-#include "proxy/message_budget.h"
-#include "proxy/stream_admission.h"
+#include "stream/message_budget.h"
+#include "stream/stream_admission.h"
 
 namespace gw::proxy {
 
 struct ListenerLimits {
   ConnectionLimits connections;
-  StreamAdmission streams;
-  MessageBudget messages;
+  stream::StreamAdmission streams;
+  stream::MessageBudget messages;
 };
 
 }  // namespace gw::proxy

@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "core/clock.h"
-#include "proxy/beast.h"
+#include "core/beast.h"
 #include "store/session_store.h"
 
 namespace gw::proxy {

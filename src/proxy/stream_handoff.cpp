@@ -15,9 +15,9 @@
 #include "proxy/client_address.h"
 #include "proxy/hop_by_hop.h"
 #include "proxy/http_connection.h"
-#include "proxy/stream_relay.h"
 #include "proxy/worker.h"
 #include "store/store_await.h"
+#include "stream/stream_relay.h"
 
 namespace gw::proxy {
 namespace {
@@ -75,12 +75,12 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   if (!co_await admit_stream_upgrade(exchange)) co_return;
   // Caps of this instance, taken before the upstream is contacted and held for the
   // stream's life.
-  StreamAdmission::Ticket admission;
+  stream::StreamAdmission::Ticket admission;
   switch (worker_.limits().streams.admit(session_id, config.websocket.max_streams,
                                          config.websocket.max_streams_per_session, admission)) {
-    case StreamAdmission::Refusal::none:
+    case stream::StreamAdmission::Refusal::none:
       break;
-    case StreamAdmission::Refusal::total:
+    case stream::StreamAdmission::Refusal::total:
       deps.metrics.refused("max_streams");
       co_await respond_error(exchange, http::status::service_unavailable, "api_error",
                              "server_busy",
@@ -88,7 +88,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
                              "shortly (another instance may take it).",
                              1);
       co_return;
-    case StreamAdmission::Refusal::per_session: {
+    case stream::StreamAdmission::Refusal::per_session: {
       deps.metrics.refused("max_streams_per_session");
       const std::string message =
           fmt::format("This session already has {} open stream{}; close one first.",
@@ -137,8 +137,8 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   upstream_tcp.expires_never();
   // Shared: a transport's last socket write may complete after this frame is gone.
   const auto upstream_transport =
-      std::make_shared<RelayTransport>(upstream_tcp.socket(), worker_.relay_buffers());
-  StreamRelay::WebSocket upstream(*upstream_transport);
+      std::make_shared<stream::RelayTransport>(upstream_tcp.socket(), worker_.relay_buffers());
+  stream::StreamRelay::WebSocket upstream(*upstream_transport);
   upstream.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   upstream.read_message_max(kMaxUpstreamMessageBytes);  // bounds memory; the upstream is trusted
   std::vector<std::pair<std::string, std::string>> passed;
@@ -184,8 +184,8 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
   // Then the client side, agreeing to the subprotocol the upstream chose.
   stream_.expires_never();
   const auto client_transport =
-      std::make_shared<RelayTransport>(stream_.socket(), worker_.relay_buffers());
-  StreamRelay::WebSocket client(*client_transport);
+      std::make_shared<stream::RelayTransport>(stream_.socket(), worker_.relay_buffers());
+  stream::StreamRelay::WebSocket client(*client_transport);
   client.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
   client.read_message_max(0);  // the relay enforces max_message_bytes itself (with 1009)
   std::string protocol(upstream_answer[http::field::sec_websocket_protocol]);
@@ -203,7 +203,8 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
     co_return;
   }
 
-  StreamRelay relay(worker_, client, upstream, std::move(caller), std::move(session_id));
+  stream::StreamRelay relay(worker_.stream_deps(), client, upstream, std::move(caller),
+                            std::move(session_id));
   co_await relay.run();
 }
 

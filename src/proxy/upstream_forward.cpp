@@ -236,7 +236,7 @@ net::awaitable<HttpConnection::RelayResult> HttpConnection::relay_message(
   static constexpr std::string_view kCrlf = "\r\n";
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   auto& body = parser.get().body();
-  std::optional<RelayBuffers::Handle> chunk;
+  std::optional<stream::RelayBuffers::Handle> chunk;
   bool head_sent = false;
   std::uint64_t taken = 0;  // body bytes
   for (;;) {

@@ -24,7 +24,7 @@
 
 #include "config/gateway_config.h"
 #include "core/result.h"
-#include "proxy/beast.h"
+#include "core/beast.h"
 
 namespace gw::proxy {
 

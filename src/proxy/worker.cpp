@@ -8,7 +8,7 @@
 
 #include "core/log_throttle.h"
 #include "proxy/http_connection.h"
-#include "proxy/stream_relay.h"
+#include "stream/stream_relay.h"
 
 namespace gw::proxy {
 namespace {
@@ -167,7 +167,7 @@ void Worker::begin_drain() {
 void Worker::close_streams() {
   net::post(io_, [this] {
     // go_away() only flags and cancels a timer: the set is not changed under the loop.
-    for (StreamRelay* stream : streams_) stream->go_away();
+    for (stream::StreamRelay* stream : streams_) stream->go_away();
   });
 }
 

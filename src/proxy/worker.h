@@ -10,19 +10,19 @@
 #include <thread>
 #include <unordered_set>
 
+#include "core/beast.h"
 #include "core/result.h"
 #include "decision/caller_cache.h"
 #include "decision/decider.h"
-#include "proxy/beast.h"
 #include "proxy/listener_limits.h"
 #include "proxy/proxy_deps.h"
-#include "proxy/relay_buffers.h"
 #include "proxy/upstream_pool.h"
+#include "stream/relay_buffers.h"
+#include "stream/stream_deps.h"
 
 namespace gw::proxy {
 
 class HttpConnection;
-class StreamRelay;
 
 class Worker {
  public:
@@ -50,12 +50,11 @@ class Worker {
   decision::CallerCache& callers() noexcept { return callers_; }
   decision::Decider& decider() noexcept { return decider_; }
   ListenerLimits& limits() noexcept { return limits_; }
-  RelayBuffers& relay_buffers() noexcept { return relay_buffers_; }
+  stream::RelayBuffers& relay_buffers() noexcept { return relay_buffers_; }
+  const stream::StreamDeps& stream_deps() const noexcept { return stream_deps_; }
   bool draining() const noexcept { return draining_; }
   void add(HttpConnection* connection);
   void remove(HttpConnection* connection);
-  void add(StreamRelay* stream) { streams_.insert(stream); }
-  void remove(StreamRelay* stream) { streams_.erase(stream); }
 
   // Closes every open session stream with 1001 (going away). Thread-safe (posts).
   void close_streams();
@@ -75,7 +74,7 @@ class Worker {
   ProxyDeps deps_;
   ListenerLimits& limits_;
   std::unordered_set<HttpConnection*> connections_;
-  std::unordered_set<StreamRelay*> streams_;
+  std::unordered_set<stream::StreamRelay*> streams_;
   std::atomic<std::size_t> open_{0};
   bool draining_ = false;
 
@@ -86,7 +85,9 @@ class Worker {
   UpstreamPool upstream_{io_.get_executor()};
   decision::CallerCache callers_;
   decision::Decider decider_{callers_, deps_.accounts, deps_.counters, deps_.metrics, deps_.usage};
-  RelayBuffers relay_buffers_;
+  stream::RelayBuffers relay_buffers_;
+  const stream::StreamDeps stream_deps_{io_,         deps_.running, deps_.sessions,   deps_.metrics,
+                                        deps_.clock, decider_,      limits_.messages, streams_};
   std::thread thread_;
 };
 

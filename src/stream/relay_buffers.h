@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-namespace gw::proxy {
+namespace gw::stream {
 
 class RelayBuffers {
   using FreeList = std::vector<std::unique_ptr<char[]>>;
@@ -48,4 +48,4 @@ class RelayBuffers {
   std::shared_ptr<FreeList> free_ = std::make_shared<FreeList>();
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

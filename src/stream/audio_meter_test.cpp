@@ -1,4 +1,4 @@
-#include "proxy/audio_meter.h"
+#include "stream/audio_meter.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace gw::proxy {
+namespace gw::stream {
 namespace {
 
 // A message in a heap block of exactly size + kAudioMeterPadding bytes, so that ASan reports
@@ -326,4 +326,4 @@ TEST(AudioMeter, LargePayloads) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -1,8 +1,8 @@
-#include "proxy/stream_limiter.h"
+#include "stream/stream_limiter.h"
 
 #include <algorithm>
 
-namespace gw::proxy {
+namespace gw::stream {
 
 StreamLimiter::StreamLimiter(Rates rates, const config::WebSocketConfig& config, Nanos now)
     : rates_(rates),
@@ -63,4 +63,4 @@ StreamLimiter::Verdict StreamLimiter::decide(std::int64_t audio_bytes, Nanos now
   return Verdict{};
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

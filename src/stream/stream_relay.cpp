@@ -1,4 +1,4 @@
-#include "proxy/stream_relay.h"
+#include "stream/stream_relay.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -6,12 +6,10 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "core/json_text.h"
-#include "decision/caller_lookup.h"
-#include "proxy/audio_meter.h"
-#include "proxy/worker.h"
 #include "store/store_await.h"
+#include "stream/audio_meter.h"
 
-namespace gw::proxy {
+namespace gw::stream {
 namespace {
 
 namespace websocket = boost::beast::websocket;
@@ -33,23 +31,22 @@ struct ReleaseOnExit {
 
 }  // namespace
 
-StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
+StreamRelay::StreamRelay(const StreamDeps& deps, WebSocket& client, WebSocket& upstream,
                          std::shared_ptr<const decision::Caller> caller, std::string session_id)
-    : worker_(worker),
+    : deps_(deps),
       client_(client),
       upstream_(upstream),
       caller_(std::move(caller)),
       session_id_(std::move(session_id)),
-      limiter_(rates_for(caller_.get()), worker.deps().running.current()->config().websocket,
-               steady_now()),
-      max_message_bytes_(worker.deps().running.current()->config().websocket.max_message_bytes),
-      max_buffered_bytes_(worker.deps().running.current()->config().websocket.max_buffered_bytes),
-      store_version_(worker.callers().store_version()),
-      policy_version_(worker.deps().running.version()),
+      limiter_(rates_for(caller_.get()), deps.running.current()->config().websocket, steady_now()),
+      max_message_bytes_(deps.running.current()->config().websocket.max_message_bytes),
+      max_buffered_bytes_(deps.running.current()->config().websocket.max_buffered_bytes),
+      store_version_(deps.decider.callers().store_version()),
+      policy_version_(deps.running.version()),
       refreshed_at_(steady_now()),
       renewed_at_(steady_now()),
-      idle_timer_(worker.io()),
-      client_write_released_(worker.io()) {
+      idle_timer_(deps.io),
+      client_write_released_(deps.io) {
   // Masking keys need not be unpredictable toward our own upstream; the default ChaCha
   // generator costs a keystream block per frame.
   upstream_.secure_prng(false);
@@ -60,10 +57,10 @@ StreamRelay::StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
   timeouts.idle_timeout = websocket::stream_base::none();
   timeouts.keep_alive_pings = false;
   client_.set_option(timeouts);
-  worker_.add(this);
+  deps_.open.insert(this);
 }
 
-StreamRelay::~StreamRelay() { worker_.remove(this); }
+StreamRelay::~StreamRelay() { deps_.open.erase(this); }
 
 void StreamRelay::go_away() {
   if (going_away_ || !relaying_) return;
@@ -82,7 +79,7 @@ StreamLimiter::Rates StreamRelay::rates_for(const decision::Caller* caller) cons
   if (caller != nullptr) {
     return {caller->limits.ws_messages_per_second, caller->limits.ws_audio_bytes_per_second};
   }
-  const auto running = worker_.deps().running.current();
+  const auto running = deps_.running.current();
   const policy::PlanLimits* free = running->policy().plan("free");
   return free ? StreamLimiter::Rates{free->ws_messages_per_second, free->ws_audio_bytes_per_second}
               : StreamLimiter::Rates{};
@@ -90,13 +87,13 @@ StreamLimiter::Rates StreamRelay::rates_for(const decision::Caller* caller) cons
 
 net::awaitable<void> StreamRelay::run() {
   using namespace boost::asio::experimental::awaitable_operators;
-  worker_.deps().metrics.streams_delta(1);
+  deps_.metrics.streams_delta(1);
   RelayTransport::pair(client_.next_layer(), upstream_.next_layer());
   RelayTransport::pair(upstream_.next_layer(), client_.next_layer());
   co_await (relay_both() && keep_alive());
   RelayTransport::unpair(client_.next_layer(), upstream_.next_layer());
   RelayTransport::unpair(upstream_.next_layer(), client_.next_layer());
-  worker_.deps().metrics.streams_delta(-1);
+  deps_.metrics.streams_delta(-1);
 }
 
 net::awaitable<void> StreamRelay::relay_both() {
@@ -145,8 +142,8 @@ net::awaitable<void> StreamRelay::keep_alive() {
 bool StreamRelay::refresh_due(std::chrono::nanoseconds now) {
   if (now - refreshed_at_ < kRefreshEvery || caller_ == nullptr) return false;
   refreshed_at_ = now;
-  const std::uint64_t store_version = worker_.callers().store_version();
-  const std::uint64_t policy_version = worker_.deps().running.version();
+  const std::uint64_t store_version = deps_.decider.callers().store_version();
+  const std::uint64_t policy_version = deps_.running.version();
   if (store_version == store_version_ && policy_version == policy_version_) return false;
   store_version_ = store_version;
   policy_version_ = policy_version;
@@ -154,18 +151,19 @@ bool StreamRelay::refresh_due(std::chrono::nanoseconds now) {
 }
 
 net::awaitable<void> StreamRelay::refresh_limits(std::chrono::nanoseconds now) {
-  const std::uint64_t policy_version = worker_.deps().running.version();
-  auto fresh = co_await decision::resolve_account(
-      worker_.callers(), worker_.deps().accounts, caller_->account_id, caller_->environment,
-      worker_.deps().running.current()->shared_policy(), policy_version);
-  if (fresh && *fresh) {
-    caller_ = std::move(*fresh);
+  const std::uint64_t version = deps_.running.version();
+  const auto running = deps_.running.current();
+  decision::Identity fresh = co_await deps_.decider.identify_account(
+      caller_->account_id, caller_->environment,
+      decision::DecisionContext{running->shared_policy(), version, running->decision()});
+  if (fresh.caller) {  // else gone, or the store failed: the limits in force stay
+    caller_ = std::move(fresh.caller);
     limiter_.set_rates(rates_for(caller_.get()), now);
   }
 }
 
 net::awaitable<void> StreamRelay::renew_lease() {
-  const ProxyDeps& deps = worker_.deps();
+  const StreamDeps& deps = deps_;
   const auto lease = deps.running.current()->config().sessions.lease;
   auto renewed = co_await store::async_session<bool>([&](auto executor, auto done) {
     deps.sessions.renew(session_id_, deps.clock.now(), lease, executor, std::move(done));
@@ -175,10 +173,10 @@ net::awaitable<void> StreamRelay::renew_lease() {
 }
 
 net::awaitable<void> StreamRelay::client_to_upstream() {
-  const ProxyDeps& deps = worker_.deps();
+  const StreamDeps& deps = deps_;
   RelayTransport& upstream_transport = upstream_.next_layer();
   beast::flat_buffer buffer;
-  net::steady_timer shaping(worker_.io());
+  net::steady_timer shaping(deps_.io);
   for (;;) {
     // A message is read piece by piece so that one over websocket.max_message_bytes ends
     // in a proper close handshake (1009). Beast's own limit tears the connection down at
@@ -193,7 +191,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
     } while (!ec && !over_budget && !client_.is_message_done() &&
              buffer.size() <= max_message_bytes_);
     // Given back when this message is done with, however it ends.
-    const ReleaseOnExit release_charge{worker_.limits().messages, charged};
+    const ReleaseOnExit release_charge{deps_.budget, charged};
     // Messages relayed so far leave before any wait below but the next read (see
     // RelayTransport: they wait in its buffer while the client's bytes are being read).
     if (ec) {
@@ -308,7 +306,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
 }
 
 net::awaitable<void> StreamRelay::upstream_to_client() {
-  const ProxyDeps& deps = worker_.deps();
+  const StreamDeps& deps = deps_;
   RelayTransport& client_transport = client_.next_layer();
   beast::flat_buffer buffer;
   for (;;) {
@@ -398,7 +396,7 @@ bool StreamRelay::charge_message_budget(const beast::flat_buffer& buffer, std::u
   const std::uint64_t held = buffer.capacity();
   const std::uint64_t due = held > MessageBudget::kFreeBytes ? held - MessageBudget::kFreeBytes : 0;
   if (due <= charged) return true;
-  if (!worker_.limits().messages.try_reserve(due - charged, max_buffered_bytes_)) return false;
+  if (!deps_.budget.try_reserve(due - charged, max_buffered_bytes_)) return false;
   charged = due;
   return true;
 }
@@ -416,4 +414,4 @@ void StreamRelay::unlock_client_writes() {
   client_write_released_.cancel();
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -17,7 +17,7 @@
 #include "config/gateway_config.h"
 #include "limiter/token_bucket.h"
 
-namespace gw::proxy {
+namespace gw::stream {
 
 class StreamLimiter {
  public:
@@ -61,4 +61,4 @@ class StreamLimiter {
   std::optional<Nanos> last_notice_;
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

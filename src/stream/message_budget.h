@@ -9,7 +9,7 @@
 #include <atomic>
 #include <cstdint>
 
-namespace gw::proxy {
+namespace gw::stream {
 
 class MessageBudget {
  public:
@@ -33,4 +33,4 @@ class MessageBudget {
   std::atomic<std::uint64_t> used_{0};
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -1,6 +1,6 @@
-#include "proxy/stream_admission.h"
+#include "stream/stream_admission.h"
 
-namespace gw::proxy {
+namespace gw::stream {
 
 StreamAdmission::Ticket::~Ticket() {
   if (owner_ != nullptr) owner_->release(session_id_);
@@ -35,4 +35,4 @@ std::size_t StreamAdmission::open() const {
   return open_;
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

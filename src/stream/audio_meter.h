@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace gw::proxy {
+namespace gw::stream {
 
 // simdjson reads up to this many bytes past the end of a text message; the caller's
 // buffer must have them allocated (their content does not matter).
@@ -24,4 +24,4 @@ std::size_t audio_bytes(bool binary, std::string_view message);
 // escapes such as "\/" count as one character). Not validated: a metering estimate.
 std::size_t base64_decoded_length(std::string_view raw_json_string);
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -19,7 +19,7 @@
 // seen. Up to kRetainedCapacity that is kept per thread (the thread_local parser); larger
 // messages (up to websocket.max_message_bytes, 16 MiB) get a parser of their own that is
 // freed on return, so one large message does not pin ~100 MB to a worker thread forever.
-#include "proxy/audio_meter.h"
+#include "stream/audio_meter.h"
 
 #include <simdjson.h>
 
@@ -27,7 +27,7 @@
 #include <cstdint>
 #include <utility>
 
-namespace gw::proxy {
+namespace gw::stream {
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -331,4 +331,4 @@ std::size_t base64_decoded_length(std::string_view raw) {
   return bytes_of_digits(chars - std::min<std::size_t>(padding, 2));
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -19,7 +19,8 @@
 // 1001 (going away) toward the client and the upstream, each with a close handshake: a
 // client can tell a deploy from a crash and reconnect (to another instance).
 //
-// Lives on its connection's worker thread; run() returns when both directions are done.
+// Lives on its connection's worker thread (thread-safety: none); run() returns when both directions
+// are done.
 #pragma once
 
 #include <boost/beast/websocket.hpp>
@@ -29,14 +30,13 @@
 #include <optional>
 #include <string>
 
+#include "core/beast.h"
 #include "decision/caller.h"
-#include "proxy/beast.h"
-#include "proxy/relay_transport.h"
-#include "proxy/stream_limiter.h"
+#include "stream/relay_transport.h"
+#include "stream/stream_deps.h"
+#include "stream/stream_limiter.h"
 
-namespace gw::proxy {
-
-class Worker;
+namespace gw::stream {
 
 class StreamRelay {
  public:
@@ -44,7 +44,7 @@ class StreamRelay {
 
   // `caller` is the session's creator, or nullptr for a session the gateway never saw
   // (limited with the free plan).
-  StreamRelay(Worker& worker, WebSocket& client, WebSocket& upstream,
+  StreamRelay(const StreamDeps& deps, WebSocket& client, WebSocket& upstream,
               std::shared_ptr<const decision::Caller> caller, std::string session_id);
   StreamRelay(const StreamRelay&) = delete;
   StreamRelay& operator=(const StreamRelay&) = delete;
@@ -85,7 +85,7 @@ class StreamRelay {
   static constexpr auto kIdlePing = std::chrono::seconds(150);
   static constexpr std::size_t kReadPiece = 64 * 1024;
 
-  Worker& worker_;
+  StreamDeps deps_;
   WebSocket& client_;
   WebSocket& upstream_;
   std::shared_ptr<const decision::Caller> caller_;
@@ -108,4 +108,4 @@ class StreamRelay {
   net::steady_timer client_write_released_;
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

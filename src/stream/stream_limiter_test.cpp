@@ -1,8 +1,8 @@
-#include "proxy/stream_limiter.h"
+#include "stream/stream_limiter.h"
 
 #include <gtest/gtest.h>
 
-namespace gw::proxy {
+namespace gw::stream {
 namespace {
 
 using namespace std::chrono_literals;
@@ -100,4 +100,4 @@ TEST(StreamLimiter, AQuietStreamGetsTheNewPlansBurstRightAfterAnUpgrade) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -38,10 +38,10 @@
 #include <utility>
 #include <vector>
 
-#include "proxy/beast.h"
-#include "proxy/relay_buffers.h"
+#include "core/beast.h"
+#include "stream/relay_buffers.h"
 
-namespace gw::proxy {
+namespace gw::stream {
 
 class RelayTransport : public std::enable_shared_from_this<RelayTransport> {
  public:
@@ -473,4 +473,4 @@ inline void teardown(beast::role_type role, RelayTransport& transport, beast::er
   beast::websocket::teardown(role, transport.next_layer(), ec);
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::stream

@@ -1,4 +1,5 @@
-// Namespace shortcuts for the Boost.Asio/Beast code of proxy/ (as Beast's own examples do).
+// Namespace shortcuts for the Boost.Asio/Beast code of proxy/ and stream/ (as Beast's own
+// examples do), in namespace gw so that both modules see them.
 #pragma once
 
 #include <boost/asio.hpp>
@@ -6,7 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-namespace gw::proxy {
+namespace gw {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -22,4 +23,4 @@ inline bool is_timeout(const beast::error_code& ec) {
   return ec == beast::error::timeout || ec == net::error::timed_out;
 }
 
-}  // namespace gw::proxy
+}  // namespace gw

@@ -15,7 +15,7 @@
 #include <string>
 #include <string_view>
 
-namespace gw::proxy {
+namespace gw::stream {
 
 class StreamAdmission {
  public:
@@ -55,4 +55,4 @@ class StreamAdmission {
   boost::unordered_flat_map<std::string, std::uint32_t, Hash, std::equal_to<>> per_session_;
 };
 
-}  // namespace gw::proxy
+}  // namespace gw::stream
