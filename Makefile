@@ -7,7 +7,7 @@ FUZZ_BUILD_DIR ?= build-fuzz
 JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 
-.PHONY: all deps build build-asan build-tsan demo test unit-test asan-test tsan-test \
+.PHONY: all deps build build-asan build-tsan demo test module-graph unit-test asan-test tsan-test \
         integration-test asan-integration-test fuzz-test bench clean
 
 all: build
@@ -64,7 +64,11 @@ asan-integration-test: build-asan
 fuzz-test: deps
 	FUZZ_BUILD_DIR=$(FUZZ_BUILD_DIR) bash scripts/fuzz.sh
 
-test: unit-test fuzz-test asan-test tsan-test integration-test asan-integration-test
+# The include edges between src/ modules are those docs/architecture.md allows.
+module-graph:
+	$(PYTHON) scripts/check_module_graph.py
+
+test: module-graph unit-test fuzz-test asan-test tsan-test integration-test asan-integration-test
 
 bench: build
 	mkdir -p bench/results
