@@ -49,13 +49,13 @@ class MemoryBackend final : public StoreBackend {
 class RedisBackend final : public StoreBackend {
  public:
   RedisBackend(const config::GatewayConfig& config, store::redis::ClientOptions options,
-               metrics::GatewayMetrics& metrics)
+               metrics::GatewayMetrics& metrics, const core::Clock& clock)
       : metrics_(metrics),
         client_(std::make_unique<store::redis::RedisClient>(options)),
         redis_counters_(*client_),
         sessions_(*client_),
         accounts_(std::make_unique<store::redis::RedisAccountStore>(*client_, options,
-                                                                    config.accounts.cache)) {
+                                                                    config.accounts.cache, clock)) {
     counters_ = &redis_counters_;
     if (config.store.on_failure == config::OnStoreFailure::local) {
       local_ = std::make_unique<store::MemoryCounterStore>();
@@ -123,7 +123,8 @@ core::Result<std::unique_ptr<StoreBackend>, std::string> open_memory(
 }
 
 core::Result<std::unique_ptr<StoreBackend>, std::string> open_redis(
-    const config::GatewayConfig& config, metrics::GatewayMetrics& metrics) {
+    const core::Clock& clock, const config::GatewayConfig& config,
+    metrics::GatewayMetrics& metrics) {
   store::redis::ClientOptions options;
   for (const std::string& text : config.store.redis_urls) {
     auto url = store::redis::parse_redis_url(text);
@@ -140,7 +141,8 @@ core::Result<std::unique_ptr<StoreBackend>, std::string> open_redis(
                config.store.on_failure == config::OnStoreFailure::fail_open     ? "fail_open"
                : config.store.on_failure == config::OnStoreFailure::fail_closed ? "fail_closed"
                                                                                 : "local");
-  return std::unique_ptr<StoreBackend>(new RedisBackend(config, std::move(options), metrics));
+  return std::unique_ptr<StoreBackend>(
+      new RedisBackend(config, std::move(options), metrics, clock));
 }
 
 }  // namespace
@@ -148,7 +150,8 @@ core::Result<std::unique_ptr<StoreBackend>, std::string> open_redis(
 core::Result<std::unique_ptr<StoreBackend>, std::string> StoreBackend::open(
     const config::GatewayConfig& config, const core::Clock& clock,
     metrics::GatewayMetrics& metrics) {
-  if (config.store.backend == config::StoreBackend::redis) return open_redis(config, metrics);
+  if (config.store.backend == config::StoreBackend::redis)
+    return open_redis(clock, config, metrics);
   return open_memory(config, clock, metrics);
 }
 

@@ -9,6 +9,7 @@ class SystemClock final : public Clock {
     return std::chrono::duration_cast<UnixNanos>(
         std::chrono::system_clock::now().time_since_epoch());
   }
+  SteadyTime steady_now() const noexcept override { return std::chrono::steady_clock::now(); }
 };
 
 }  // namespace

@@ -20,8 +20,8 @@ std::string window_phrase(const limiter::LimitSpec& spec) {
   return fmt::format("per {} seconds", seconds);
 }
 
-double seconds_since(std::chrono::steady_clock::time_point started) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+double seconds_between(core::SteadyTime started, core::SteadyTime now) {
+  return std::chrono::duration<double>(now - started).count();
 }
 
 Refusal too_many_requests(const LimitSet& limits, const store::CheckResult& result) {
@@ -49,12 +49,14 @@ Refusal rate_limiter_unavailable() {
 }
 
 Decider::Decider(CallerCache& callers, store::AccountStore& accounts, store::CounterStore& counters,
-                 metrics::GatewayMetrics& metrics, metrics::UsageHistory& usage)
+                 metrics::GatewayMetrics& metrics, metrics::UsageHistory& usage,
+                 const core::Clock& clock)
     : callers_(callers),
       accounts_(accounts),
       counters_(counters),
       metrics_(metrics),
-      usage_(usage) {}
+      usage_(usage),
+      clock_(clock) {}
 
 std::optional<Identity> Decider::identify_now(const PresentedCredential& credential,
                                               const core::IpBytes& client,
@@ -144,12 +146,12 @@ std::optional<Verdict> Decider::check_now(const Caller& caller, const LimitSet& 
                                           std::int64_t cost, core::UnixNanos now,
                                           const DecisionContext& context) {
   if (limits.count == 0) return verdict_of(caller, limits, std::nullopt, now, context);
-  const auto started = std::chrono::steady_clock::now();
+  const core::SteadyTime started = clock_.steady_now();
   // The memory store (and a remote one for a key it knows is over) answers at once.
   std::optional<store::CheckOutcome> outcome = counters_.check_immediately(
       store::CheckRequest{caller.subject, limits.view(), cost, caller.subject_hash}, now);
   if (!outcome) return std::nullopt;
-  metrics_.decision_latency(seconds_since(started));
+  metrics_.decision_latency(seconds_between(started, clock_.steady_now()));
   return verdict_of(caller, limits, std::move(outcome), now, context);
 }
 
@@ -158,11 +160,11 @@ boost::asio::awaitable<Verdict> Decider::check(std::shared_ptr<const Caller> cal
                                                core::UnixNanos now,
                                                const DecisionContext& context) {
   if (limits.count == 0) co_return verdict_of(*caller, limits, std::nullopt, now, context);
-  const auto started = std::chrono::steady_clock::now();
+  const core::SteadyTime started = clock_.steady_now();
   const store::CheckRequest request{caller->subject, limits.view(), cost, caller->subject_hash};
   std::optional<store::CheckOutcome> outcome = counters_.check_immediately(request, now);
   if (!outcome) outcome = co_await store::async_check(counters_, request, now);
-  metrics_.decision_latency(seconds_since(started));
+  metrics_.decision_latency(seconds_between(started, clock_.steady_now()));
   co_return verdict_of(*caller, limits, std::move(outcome), now, context);
 }
 

@@ -44,7 +44,7 @@ struct DecisionContext {
 class Decider {
  public:
   Decider(CallerCache& callers, store::AccountStore& accounts, store::CounterStore& counters,
-          metrics::GatewayMetrics& metrics, metrics::UsageHistory& usage);
+          metrics::GatewayMetrics& metrics, metrics::UsageHistory& usage, const core::Clock& clock);
 
   // Who presents `credential` (from `client`). nullopt: a store lookup is needed.
   std::optional<Identity> identify_now(const PresentedCredential& credential,
@@ -89,6 +89,7 @@ class Decider {
   store::CounterStore& counters_;
   metrics::GatewayMetrics& metrics_;
   metrics::UsageHistory& usage_;
+  const core::Clock& clock_;  // steady time: decision latency
 };
 
 // The refusals every path answers alike.

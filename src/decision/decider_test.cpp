@@ -60,7 +60,7 @@ class DeciderTest : public ::testing::Test {
   metrics::GatewayMetrics metrics;
   metrics::UsageHistory usage;
   CallerCache callers{*accounts, clock};
-  Decider decider{callers, *accounts, counters, metrics, usage};
+  Decider decider{callers, *accounts, counters, metrics, usage, clock};
   DecisionContext context{std::make_shared<const policy::Policy>(small_policy()), 1, {}};
   const core::IpBytes client = core::ip_bytes(net::ip::make_address("192.0.2.7"));
 
@@ -199,7 +199,7 @@ TEST_F(DeciderTest, TheGroupLimitRefusesWithItsNameAndTheExactRetryAfter) {
 
 TEST_F(DeciderTest, AStoreFailureAdmitsDegradedUnlessFailClosed) {
   FailingCounterStore failing;
-  Decider degraded{callers, *accounts, failing, metrics, usage};
+  Decider degraded{callers, *accounts, failing, metrics, usage, clock};
   const Identity identity = identify(key(new_key("acme", "free")));
   const LimitSet limits = Decider::limits(*identity.caller, "GET", "/v1/sessions", *context.policy);
 

@@ -67,12 +67,12 @@ void HttpConnection::close_if_idle() {
 }
 
 void HttpConnection::arm(std::chrono::milliseconds timeout) {
-  deadline_ = std::chrono::steady_clock::now() + timeout;
+  deadline_.arm(worker_.deps().clock.steady_now(), timeout);
   expired_ = false;
 }
 
-void HttpConnection::expire_if_due(std::chrono::steady_clock::time_point now) {
-  if (now < deadline_) return;
+void HttpConnection::expire_if_due(core::SteadyTime now) {
+  if (!deadline_.due(now)) return;
   disarm();
   expired_ = true;
   stream_.cancel();

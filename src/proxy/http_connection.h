@@ -19,10 +19,11 @@
 #include <string>
 
 #include "config/running_config.h"
+#include "core/beast.h"
 #include "decision/decider.h"
 #include "decision/decision.h"
-#include "core/beast.h"
 #include "proxy/connection_limits.h"
+#include "proxy/deadline.h"
 #include "proxy/head_writer.h"
 #include "proxy/session_slot.h"
 #include "proxy/upstream_pool.h"
@@ -50,7 +51,7 @@ class HttpConnection {
 
   // Called by the worker's deadline sweep: cancels the connection's I/O (and its upstream
   // exchange's) once the deadline of its current phase has passed.
-  void expire_if_due(std::chrono::steady_clock::time_point now);
+  void expire_if_due(core::SteadyTime now);
 
  private:
   using RequestParser = http::request_parser<http::buffer_body>;
@@ -131,7 +132,7 @@ class HttpConnection {
   // and cancels a timer around every read and write instead, which cost about a tenth of
   // a proxied request's instructions. Granularity: Worker::kDeadlineTick.
   void arm(std::chrono::milliseconds timeout);
-  void disarm() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+  void disarm() { deadline_.disarm(); }
   // Whether `ec` ended an operation because a deadline passed.
   bool timed_out(const beast::error_code& ec) const;
 
@@ -150,7 +151,7 @@ class HttpConnection {
   decision::DecisionContext decision_context_;  // of running_
   HeadBuffer head_;  // the message head being written; reused across requests
   bool idle_ = false;
-  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+  Deadline deadline_;
   bool expired_ = false;                          // the sweep cancelled I/O since the last arm()
   beast::tcp_stream* upstream_in_use_ = nullptr;  // forward(): the upstream being talked to
 };

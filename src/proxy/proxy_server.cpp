@@ -38,7 +38,7 @@ void ProxyServer::drain_and_stop(std::chrono::milliseconds grace) {
   if (stopped_) return;
   stopped_ = true;
   for (auto& worker : workers_) worker->begin_drain();
-  const auto deadline = std::chrono::steady_clock::now() + grace;
+  const auto deadline = deps_.clock.steady_now() + grace;
   auto open = [this] {
     std::size_t total = 0;
     for (auto& worker : workers_) total += worker->open_connections();
@@ -46,15 +46,15 @@ void ProxyServer::drain_and_stop(std::chrono::milliseconds grace) {
   };
   // The control thread polls a counter here: draining has no event to wait on that spans
   // every worker, and a 10 ms tick bounds the shutdown delay without a busy loop.
-  while (open() > 0 && std::chrono::steady_clock::now() < deadline) {
+  while (open() > 0 && deps_.clock.steady_now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (open() > 0) {
     // Streams are not cut: each gets a close handshake with 1001, so its client knows to
     // reconnect (elsewhere). Bounded: a peer that never answers its close is dropped.
     for (auto& worker : workers_) worker->close_streams();
-    const auto closing_deadline = std::chrono::steady_clock::now() + kStreamCloseGrace;
-    while (open() > 0 && std::chrono::steady_clock::now() < closing_deadline) {
+    const auto closing_deadline = deps_.clock.steady_now() + kStreamCloseGrace;
+    while (open() > 0 && deps_.clock.steady_now() < closing_deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     if (open() > 0) spdlog::warn("shutdown grace over with {} connections open", open());

@@ -44,7 +44,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     if (ec) co_return false;
   }
 
-  const auto started = std::chrono::steady_clock::now();
+  const core::SteadyTime started = worker_.deps().clock.steady_now();
   const bool chunked = exchange.upstream.framing.kind == BodyFraming::Kind::chunked;
   std::string sent_body;  // what went out of the body on a pooled connection (see below)
   for (int attempt = 0;; ++attempt) {
@@ -127,7 +127,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
     }
     deps.metrics.upstream_response(
         rp.get().result_int(),
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        std::chrono::duration<double>(worker_.deps().clock.steady_now() - started).count());
 
     // The response: its head with the gateway's fields, then its body as it arrives. A
     // body delimited only by the upstream closing its connection reaches the client only

@@ -136,7 +136,7 @@ net::awaitable<void> Worker::sweep_deadlines() {
     tick.expires_after(kDeadlineTick);
     auto [ec] = co_await tick.async_wait(use_nothrow);
     if (ec) co_return;
-    const auto now = std::chrono::steady_clock::now();
+    const core::SteadyTime now = deps_.clock.steady_now();
     // expire_if_due() only cancels: completions run later, so the set stays as it is here.
     for (HttpConnection* connection : connections_) connection->expire_if_due(now);
   }

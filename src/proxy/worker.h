@@ -84,7 +84,8 @@ class Worker {
   tcp::acceptor acceptor_{io_};
   UpstreamPool upstream_{io_.get_executor()};
   decision::CallerCache callers_;
-  decision::Decider decider_{callers_, deps_.accounts, deps_.counters, deps_.metrics, deps_.usage};
+  decision::Decider decider_{callers_,      deps_.accounts, deps_.counters,
+                             deps_.metrics, deps_.usage,    deps_.clock};
   stream::RelayBuffers relay_buffers_;
   const stream::StreamDeps stream_deps_{io_,         deps_.running, deps_.sessions,   deps_.metrics,
                                         deps_.clock, decider_,      limits_.messages, streams_};

@@ -16,10 +16,6 @@ namespace websocket = boost::beast::websocket;
 using Direction = metrics::GatewayMetrics::StreamDirection;
 using Outcome = metrics::GatewayMetrics::StreamOutcome;
 
-std::chrono::nanoseconds steady_now() {
-  return std::chrono::steady_clock::now().time_since_epoch();
-}
-
 // Gives a message's charge back to the budget at the end of its loop turn.
 struct ReleaseOnExit {
   MessageBudget& budget;
@@ -38,13 +34,14 @@ StreamRelay::StreamRelay(const StreamDeps& deps, WebSocket& client, WebSocket& u
       upstream_(upstream),
       caller_(std::move(caller)),
       session_id_(std::move(session_id)),
-      limiter_(rates_for(caller_.get()), deps.running.current()->config().websocket, steady_now()),
+      limiter_(rates_for(caller_.get()), deps.running.current()->config().websocket,
+               deps_.clock.steady_now().time_since_epoch()),
       max_message_bytes_(deps.running.current()->config().websocket.max_message_bytes),
       max_buffered_bytes_(deps.running.current()->config().websocket.max_buffered_bytes),
       store_version_(deps.decider.callers().store_version()),
       policy_version_(deps.running.version()),
-      refreshed_at_(steady_now()),
-      renewed_at_(steady_now()),
+      refreshed_at_(deps_.clock.steady_now().time_since_epoch()),
+      renewed_at_(deps_.clock.steady_now().time_since_epoch()),
       idle_timer_(deps.io),
       client_write_released_(deps.io) {
   // Masking keys need not be unpredictable toward our own upstream; the default ChaCha
@@ -223,7 +220,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
       co_return;
     }
     const bool binary = client_.got_binary();
-    auto now = steady_now();  // one clock read per message
+    auto now = deps_.clock.steady_now().time_since_epoch();  // one clock read per message
     if (now - renewed_at_ >= kRenewEvery) {
       renewed_at_ = now;
       upstream_transport.flush();
@@ -258,7 +255,7 @@ net::awaitable<void> StreamRelay::client_to_upstream() {
         upstream_transport.flush();
         shaping.expires_after(verdict.wait);
         co_await shaping.async_wait(use_nothrow);
-        now = steady_now();
+        now = deps_.clock.steady_now().time_since_epoch();
         continue;
       }
       if (verdict.action == StreamLimiter::Verdict::Action::drop) {

@@ -65,8 +65,8 @@ std::optional<ApiKeyRecord> key_record_from(const redisReply* reply) {
 }  // namespace
 
 RedisAccountStore::RedisAccountStore(RedisClient& shared, const ClientOptions& options,
-                                     std::chrono::seconds verified_for)
-    : shared_(shared), verified_for_(verified_for) {
+                                     std::chrono::seconds verified_for, const core::Clock& clock)
+    : shared_(shared), verified_for_(verified_for), clock_(clock) {
   ClientOptions own = options;
   own.scripts = {&put_account_script()};
   own_ = std::make_unique<RedisClient>(own);
@@ -338,7 +338,7 @@ void RedisAccountStore::remember_verified(const std::string& key_hash, const Key
     return;
   }
   if (verified_.size() >= kMaxVerified) verified_.clear();
-  verified_.insert_or_assign(key_hash, Verified{lookup, std::chrono::steady_clock::now()});
+  verified_.insert_or_assign(key_hash, Verified{lookup, clock_.steady_now()});
 }
 
 void RedisAccountStore::forget_verified() {
@@ -349,7 +349,7 @@ void RedisAccountStore::forget_verified() {
 std::optional<KeyLookup> RedisAccountStore::recently_verified(const std::string& key_hash) {
   std::lock_guard lock(verified_mutex_);
   auto it = verified_.find(key_hash);
-  if (it == verified_.end() || std::chrono::steady_clock::now() - it->second.at > verified_for_) {
+  if (it == verified_.end() || clock_.steady_now() - it->second.at > verified_for_) {
     return std::nullopt;
   }
   return it->second.lookup;

@@ -30,6 +30,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/clock.h"
 #include "store/account_store.h"
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_subscriber.h"
@@ -41,8 +42,10 @@ class RedisAccountStore final : public AccountStore {
  public:
   // `shared` serves the request path (the workers' loops) and must outlive the store;
   // `options` configures the store's own connections (admin calls, the subscription).
+  // `clock` gives the steady time that ages verified keys (see verified_for).
   RedisAccountStore(RedisClient& shared, const ClientOptions& options,
-                    std::chrono::seconds verified_for = std::chrono::seconds(60));
+                    std::chrono::seconds verified_for = std::chrono::seconds(60),
+                    const core::Clock& clock = core::real_clock());
   ~RedisAccountStore() override;
   RedisAccountStore(const RedisAccountStore&) = delete;
   RedisAccountStore& operator=(const RedisAccountStore&) = delete;
@@ -81,12 +84,13 @@ class RedisAccountStore final : public AccountStore {
 
   struct Verified {
     KeyLookup lookup;
-    std::chrono::steady_clock::time_point at;
+    core::SteadyTime at;
   };
   static constexpr std::size_t kMaxVerified = 100'000;
 
   RedisClient& shared_;
   const std::chrono::seconds verified_for_;
+  const core::Clock& clock_;
   std::mutex verified_mutex_;
   std::unordered_map<std::string, Verified> verified_;  // by key hash; guarded
   boost::asio::io_context io_{1};
