@@ -1,8 +1,11 @@
 #include "store/redis/local_fallback_counter_store.h"
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <memory>
 #include <string>
+
+#include "store/check_bounds.h"
 
 namespace gw::store {
 namespace {
@@ -51,6 +54,14 @@ void LocalFallbackCounterStore::peek(const CheckRequest& request, core::UnixNano
 
 void LocalFallbackCounterStore::run(bool charge, const CheckRequest& request, core::UnixNanos now,
                                     boost::asio::any_io_executor executor, CheckHandler done) {
+  // What no store takes is refused here as every store refuses it, before the copy (which
+  // holds at most kMaxLimitsPerCheck limits) is made.
+  if (auto error = check_bounds_error(request)) {
+    boost::asio::post(executor, [done = std::move(done), error = std::move(*error)]() mutable {
+      done(core::unexpected(std::move(error)));
+    });
+    return;
+  }
   // Kept for the fallback only; the copy is the price of not knowing in advance.
   auto owned = std::make_shared<OwnedRequest>(request);
   auto on_remote = [this, charge, owned, now, executor,

@@ -1,3 +1,7 @@
+// What only RedisCounterStore does: the over-limit cache, Redis's error replies and the
+// client's errors, several gateways sharing one Redis. The CounterStore contract it shares
+// with the other backends is redis_counter_store_contract_test.cpp
+// (store/testing/counter_store_contract.h).
 #include "store/redis/redis_counter_store.h"
 
 #include <gtest/gtest.h>
@@ -10,7 +14,6 @@
 #include <thread>
 #include <vector>
 
-#include "limiter/limit_bounds.h"
 #include "store/redis/check_script.h"
 #include "store/redis/redis_keys.h"
 #include "testing/redis_server.h"
@@ -97,80 +100,6 @@ class RedisCounterStoreTest : public ::testing::Test {
   std::chrono::steady_clock::time_point steady_now_{1000s};
   std::unique_ptr<RedisCounterStore> store_;
 };
-
-TEST_F(RedisCounterStoreTest, ChecksAllOrNothingAndPeeksWithoutCharging) {
-  const std::vector<LimitRef> limits{{"api", long_window(3)}, {"grp", long_window(2)}};
-  const CheckRequest request{"acct_1:live", limits, 1};
-  for (std::int64_t i = 1; i <= 2; ++i) {
-    const CheckOutcome outcome = check(request);
-    ASSERT_TRUE(outcome) << outcome.error().detail;
-    EXPECT_TRUE(outcome->admitted);
-    EXPECT_EQ(outcome->decisions[0].remaining, 3 - i);
-    EXPECT_EQ(outcome->decisions[1].remaining, 2 - i);
-  }
-  const CheckOutcome refused = check(request);
-  ASSERT_TRUE(refused);
-  EXPECT_FALSE(refused->admitted);
-  EXPECT_TRUE(refused->decisions[0].allowed);
-  EXPECT_EQ(refused->decisions[0].remaining, 1);  // had room, was not charged
-  EXPECT_FALSE(refused->decisions[1].allowed);
-  EXPECT_GT(refused->decisions[1].retry_after, 0ns);
-
-  const std::vector<LimitRef> api_only{{"api", long_window(3)}};
-  for (int i = 0; i < 3; ++i) {
-    const CheckOutcome seen = peek({"acct_1:live", api_only, 1});
-    ASSERT_TRUE(seen);
-    EXPECT_TRUE(seen->admitted);
-    EXPECT_EQ(seen->decisions[0].remaining, 1);
-    EXPECT_EQ(seen->decisions[0].used, 2);
-  }
-  EXPECT_TRUE(check({"acct_1:live", api_only, 1})->admitted);
-  EXPECT_FALSE(check({"acct_1:live", api_only, 1})->admitted);
-}
-
-// The largest limit and cost the gateway accepts (limiter::kMaxLimit), through the store
-// as the proxy calls it: admitted and counted exactly, never a store error; one past the
-// bound is refused like the memory store refuses it. (GCRA at these numbers refills a unit
-// every ~1 ms of Redis's own clock, so its exact counts are checked with a fixed clock in
-// check_script_test.cpp's CheckScriptAtTheBounds.)
-TEST_F(RedisCounterStoreTest, TheLargestLimitAndCostAreAdmittedAndCountedExactly) {
-  constexpr std::int64_t kMax = limiter::kMaxLimit;
-  for (const Algorithm algorithm : {Algorithm::fixed_window, Algorithm::sliding_window}) {
-    const std::vector<LimitRef> limits{{"api", long_window(kMax, algorithm)}};
-    const std::string subject = algorithm == Algorithm::fixed_window ? "max_f:live" : "max_s:live";
-    const auto step = [&](const std::string& s, std::int64_t cost) {
-      CheckOutcome outcome = decide({s, limits, cost});
-      EXPECT_TRUE(outcome) << outcome.error().detail;
-      return outcome ? *outcome : CheckResult{};
-    };
-    CheckResult r = step(subject, 1);
-    EXPECT_TRUE(r.admitted);
-    EXPECT_EQ(r.decisions[0].limit, kMax);
-    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
-    EXPECT_EQ(r.decisions[0].used, 1);
-    r = step(subject, limiter::kMaxCost);
-    EXPECT_FALSE(r.admitted);
-    EXPECT_EQ(r.decisions[0].remaining, kMax - 1);
-    r = step(subject, kMax - 1);
-    EXPECT_TRUE(r.admitted);
-    EXPECT_EQ(r.decisions[0].remaining, 0);
-    EXPECT_EQ(r.decisions[0].used, kMax);
-    EXPECT_FALSE(step(subject, 1).admitted);
-
-    r = step(subject + ":whole", limiter::kMaxCost);
-    EXPECT_TRUE(r.admitted);
-    EXPECT_EQ(r.decisions[0].remaining, 0);
-    EXPECT_EQ(r.decisions[0].used, kMax);
-  }
-
-  const std::vector<LimitRef> too_big{{"api", long_window(kMax + 1)}};
-  const CheckOutcome refused = decide({"max_over:live", too_big, 1});
-  ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, StoreErrc::protocol_error);
-  EXPECT_FALSE(refused.error().transient);
-  const std::vector<LimitRef> largest{{"api", long_window(kMax)}};
-  EXPECT_FALSE(decide({"max_over:live", largest, limiter::kMaxCost + 1}));
-}
 
 TEST_F(RedisCounterStoreTest, RefusesFromTheCacheWithoutARoundTripUntilTheWaitIsOver) {
   const std::vector<LimitRef> limits{{"api", long_window(2, Algorithm::gcra)}};
