@@ -3,7 +3,7 @@
 
 The allowed edges are the block between the "module-graph" markers of the architecture
 doc: one line per module, `module: dependency dependency ...`, plus `module (tests): ...`
-for what only its *_test.cpp files may also include. The script checks that the allowed
+for what only its tests (*_test.cpp, *_test_fixture.h, a testing/ folder) may also include. The script checks that the allowed
 graph itself has no cycle, then reads every `#include "module/..."` line under src/.
 Usage: scripts/check_module_graph.py [repository root]   (exit 1 on a violation)
 """
@@ -50,7 +50,9 @@ for path in sorted(src.rglob("*")):
         continue
     module = path.relative_to(src).parts[0]
     ok = allowed.get(module, set()) | {module}
-    if path.name.endswith("_test.cpp") or path.name.endswith("_test_fixture.h"):
+    test_only = (path.name.endswith("_test.cpp") or path.name.endswith("_test_fixture.h")
+                 or "testing" in path.relative_to(src).parts)  # e.g. store/testing/: contract suites
+    if test_only:
         ok |= test_allowed.get(module, set()) | {"testing"}  # tests/testing/: shared fixtures
     for number, line in enumerate(path.read_text().splitlines(), 1):
         m = include.match(line)
