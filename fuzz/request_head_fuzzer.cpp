@@ -44,6 +44,7 @@
 namespace {
 
 using namespace gw::proxy;
+using namespace gw;  // the net/beast/http shortcuts of core/beast.h
 using RequestParser = http::request_parser<http::buffer_body>;  // HttpConnection's
 
 constexpr std::uint32_t kHeaderLimit = 16384;         // the harness's max_header_bytes
