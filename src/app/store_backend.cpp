@@ -52,7 +52,7 @@ class RedisBackend final : public StoreBackend {
                metrics::GatewayMetrics& metrics, const core::Clock& clock)
       : metrics_(metrics),
         client_(std::make_unique<store::redis::RedisClient>(options)),
-        redis_counters_(*client_),
+        redis_counters_(*client_, {.clock = &clock}),
         sessions_(*client_),
         accounts_(std::make_unique<store::redis::RedisAccountStore>(*client_, options,
                                                                     config.accounts.cache, clock)) {

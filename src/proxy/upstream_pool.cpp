@@ -23,8 +23,8 @@ PeekResult peek(tcp::socket& socket) noexcept {
   return PeekResult::closed;
 }
 
-UpstreamPool::UpstreamPool(net::any_io_executor executor, SteadyNow now)
-    : executor_(std::move(executor)), now_(now) {}
+UpstreamPool::UpstreamPool(net::any_io_executor executor, const core::Clock& clock)
+    : executor_(std::move(executor)), clock_(clock) {}
 
 void UpstreamPool::follow_address(const config::UpstreamConfig& upstream) {
   if (upstream.port == address_port_ && upstream.host == address_host_) return;
@@ -38,7 +38,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(
     const config::UpstreamConfig& upstream) {
   follow_address(upstream);
   if (idle_.empty()) return nullptr;
-  const auto now = now_();
+  const auto now = clock_.steady_now();
   while (!idle_.empty() &&
          idle_too_long(idle_.front()->idle_since, now, upstream.pool_idle_timeout)) {
     close_connection(*idle_.front());
@@ -95,7 +95,7 @@ void UpstreamPool::release(std::unique_ptr<UpstreamConnection> connection) {
   if (idle_.size() >= kMaxIdle || !connection->stream.socket().is_open()) return;
   if (connection->buffer.size() != 0) return;  // unexpected bytes: not reusable
   connection->stream.expires_never();
-  connection->idle_since = now_();
+  connection->idle_since = clock_.steady_now();
   idle_.push_back(std::move(connection));
 }
 

@@ -23,8 +23,9 @@
 #include <vector>
 
 #include "config/gateway_config.h"
-#include "core/result.h"
 #include "core/beast.h"
+#include "core/clock.h"
+#include "core/result.h"
 
 namespace gw::proxy {
 
@@ -62,11 +63,9 @@ constexpr bool idle_too_long(std::chrono::steady_clock::time_point idle_since,
 
 class UpstreamPool {
  public:
-  using SteadyNow = std::chrono::steady_clock::time_point (*)();
-
-  // `now` is the pool's clock (tests inject their own).
+  // `clock` gives the steady time idle ages are measured in (tests pass a FakeClock).
   explicit UpstreamPool(net::any_io_executor executor,
-                        SteadyNow now = &std::chrono::steady_clock::now);
+                        const core::Clock& clock = core::real_clock());
 
   // An idle connection, or a new one connected within upstream.connect_timeout.
   // A change of upstream address (reload) drops the idle connections to the old one.
@@ -92,7 +91,7 @@ class UpstreamPool {
   void follow_address(const config::UpstreamConfig& upstream);
 
   net::any_io_executor executor_;
-  SteadyNow now_;
+  const core::Clock& clock_;
   // The address the idle connections and endpoints belong to.
   std::string address_host_;
   std::uint16_t address_port_ = 0;

@@ -5,6 +5,8 @@
 
 #include <optional>
 
+#include "core/fake_clock.h"
+
 namespace gw::proxy {
 namespace {
 
@@ -12,8 +14,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // The pool's injected clock: moves only when a test says so.
-Clock::time_point fake_now = Clock::time_point(1000h);
-Clock::time_point read_fake_now() { return fake_now; }
+core::FakeClock fake_clock;
 
 // Waits (bounded) until `socket` has something to read or its peer closed: the condition
 // the pool's peek must then see, without a sleep standing in for it.
@@ -27,7 +28,6 @@ bool wait_readable(tcp::socket& socket) {
 class UpstreamPoolTest : public ::testing::Test {
  protected:
   UpstreamPoolTest() : acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-    fake_now = Clock::time_point(1000h);
     upstream_.host = "127.0.0.1";
     upstream_.port = acceptor_.local_endpoint().port();
     upstream_.url = "http://127.0.0.1:" + std::to_string(upstream_.port);
@@ -63,7 +63,7 @@ class UpstreamPoolTest : public ::testing::Test {
   net::io_context io_;
   tcp::acceptor acceptor_;
   config::UpstreamConfig upstream_;  // pool_idle_timeout: the default, 4 s
-  UpstreamPool pool_{io_.get_executor(), &read_fake_now};
+  UpstreamPool pool_{io_.get_executor(), fake_clock};
 };
 
 TEST(IdleTooLong, AtTheCapAndBeyond) {
@@ -79,7 +79,7 @@ TEST_F(UpstreamPoolTest, ReusesAQuietConnectionWithinTheIdleCap) {
   auto [connection, server] = connect();
   UpstreamConnection* const raw = connection.get();
   pool_.release(std::move(connection));
-  fake_now += 3999ms;
+  fake_clock.advance(3999ms);
   auto again = pool_.take_idle(upstream_);
   EXPECT_EQ(again.get(), raw);
   EXPECT_EQ(pool_.idle_count(), 0u);
@@ -88,7 +88,7 @@ TEST_F(UpstreamPoolTest, ReusesAQuietConnectionWithinTheIdleCap) {
 TEST_F(UpstreamPoolTest, ClosesAConnectionIdleForTheCapUnused) {
   auto [connection, server] = connect();
   pool_.release(std::move(connection));
-  fake_now += 4000ms;
+  fake_clock.advance(4000ms);
   EXPECT_EQ(pool_.take_idle(upstream_), nullptr);
   EXPECT_EQ(pool_.idle_count(), 0u);
   EXPECT_TRUE(closed_by_pool(server));
@@ -99,9 +99,9 @@ TEST_F(UpstreamPoolTest, AgesOutTheOldestAndKeepsTheWarmest) {
   auto [warm_connection, warm_server] = connect();
   UpstreamConnection* const warm = warm_connection.get();
   pool_.release(std::move(old_connection));
-  fake_now += 3s;
+  fake_clock.advance(3s);
   pool_.release(std::move(warm_connection));
-  fake_now += 1500ms;  // old: 4.5 s idle, warm: 1.5 s
+  fake_clock.advance(1500ms);  // old: 4.5 s idle, warm: 1.5 s
   EXPECT_EQ(pool_.take_idle(upstream_).get(), warm);
   EXPECT_EQ(pool_.idle_count(), 0u);
   EXPECT_TRUE(closed_by_pool(old_server));

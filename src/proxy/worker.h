@@ -82,7 +82,7 @@ class Worker {
   // post): the reactor's per-socket locking is pure cost here (a lock pair per operation).
   net::io_context io_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   tcp::acceptor acceptor_{io_};
-  UpstreamPool upstream_{io_.get_executor()};
+  UpstreamPool upstream_{io_.get_executor(), deps_.clock};
   decision::CallerCache callers_;
   decision::Decider decider_{callers_,      deps_.accounts, deps_.counters,
                              deps_.metrics, deps_.usage,    deps_.clock};

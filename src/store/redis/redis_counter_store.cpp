@@ -113,17 +113,17 @@ void RedisCounterStore::check(const CheckRequest& request, core::UnixNanos now,
     return;
   }
   // The callback runs on `executor`'s loop: it teaches that thread's cache.
-  client_.eval(
-      executor, redis::check_script(), call.keys(), call.args(),
-      [done = std::move(done), copy = RequestCopy(request), now, sent_at = options_.steady_now(),
-       id = id_, capacity = options_.over_limit_cache_capacity](redis::ReplyResult reply) {
-        CheckOutcome outcome = decode(reply, copy.count());
-        if (outcome) {
-          std::array<LimitRef, kMaxLimitsPerCheck> storage;
-          local_cache(id, capacity)->record(copy.view(storage), *outcome, now, sent_at);
-        }
-        done(std::move(outcome));
-      });
+  client_.eval(executor, redis::check_script(), call.keys(), call.args(),
+               [done = std::move(done), copy = RequestCopy(request), now,
+                sent_at = options_.clock->steady_now(), id = id_,
+                capacity = options_.over_limit_cache_capacity](redis::ReplyResult reply) {
+                 CheckOutcome outcome = decode(reply, copy.count());
+                 if (outcome) {
+                   std::array<LimitRef, kMaxLimitsPerCheck> storage;
+                   local_cache(id, capacity)->record(copy.view(storage), *outcome, now, sent_at);
+                 }
+                 done(std::move(outcome));
+               });
 }
 
 std::optional<CheckOutcome> RedisCounterStore::check_immediately(const CheckRequest& request,
@@ -135,7 +135,7 @@ std::optional<CheckOutcome> RedisCounterStore::check_immediately(const CheckRequ
   if (request.limits.empty()) return CheckOutcome(CheckResult{.admitted = true});
   OverLimitCache* cache = local_cache(id_, options_.over_limit_cache_capacity);
   if (cache == nullptr || cache->empty()) return std::nullopt;
-  if (auto refused = cache->lookup(request, options_.steady_now())) {
+  if (auto refused = cache->lookup(request, options_.clock->steady_now())) {
     return CheckOutcome(std::move(*refused));
   }
   return std::nullopt;

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "core/clock.h"
 #include "store/counter_store.h"
 #include "store/redis/over_limit_cache.h"
 #include "store/redis/redis_client.h"
@@ -33,10 +34,8 @@ namespace gw::store {
 struct RedisCounterStoreOptions {
   // Entries in each thread's over-limit cache; 0 turns the cache off.
   std::size_t over_limit_cache_capacity = redis::OverLimitCache::kDefaultCapacity;
-  // Steady time for the cache's deadlines (tests drive it).
-  std::function<std::chrono::steady_clock::time_point()> steady_now = [] {
-    return std::chrono::steady_clock::now();
-  };
+  // Steady time for the cache's deadlines (tests pass a FakeClock). Outlives the store.
+  const core::Clock* clock = &core::real_clock();
 };
 
 class RedisCounterStore final : public CounterStore {

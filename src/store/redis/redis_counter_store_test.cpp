@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/fake_clock.h"
 #include "store/redis/check_script.h"
 #include "store/redis/redis_keys.h"
 #include "testing/redis_server.h"
@@ -47,7 +48,7 @@ std::unique_ptr<redis::RedisClient> make_client(const testing::RedisServer& serv
 class RedisCounterStoreTest : public ::testing::Test {
  protected:
   RedisCounterStoreTest() : client_(make_client(server_)) {
-    options_.steady_now = [this] { return steady_now_; };
+    options_.clock = &clock_;
     store_ = std::make_unique<RedisCounterStore>(*client_, options_);
   }
   ~RedisCounterStoreTest() override {
@@ -97,7 +98,7 @@ class RedisCounterStoreTest : public ::testing::Test {
   net::io_context io_{1};  // outlives the client, whose connections it runs
   std::unique_ptr<redis::RedisClient> client_;
   RedisCounterStoreOptions options_;
-  std::chrono::steady_clock::time_point steady_now_{1000s};
+  core::FakeClock clock_;
   std::unique_ptr<RedisCounterStore> store_;
 };
 
@@ -116,7 +117,7 @@ TEST_F(RedisCounterStoreTest, RefusesFromTheCacheWithoutARoundTripUntilTheWaitIs
   EXPECT_GT(wait, 1h);
 
   const std::uint64_t before = commands();
-  steady_now_ += 1h;
+  clock_.advance(1h);
   const auto local = store_->check_immediately(request, kNow);
   ASSERT_TRUE(local);
   ASSERT_TRUE(*local);
@@ -137,7 +138,7 @@ TEST_F(RedisCounterStoreTest, RefusesFromTheCacheWithoutARoundTripUntilTheWaitIs
   EXPECT_TRUE(check({"acct_1:live", upgraded, 1})->admitted);
 
   // Once the wait Redis gave is over, the cache has nothing to say.
-  steady_now_ += wait;
+  clock_.advance(wait);
   EXPECT_FALSE(store_->check_immediately(request, kNow));
 }
 
