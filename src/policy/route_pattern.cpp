@@ -1,7 +1,8 @@
 #include "policy/route_pattern.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace gw::policy {
 namespace {
@@ -87,7 +88,7 @@ core::Result<RoutePattern, std::string> parse_route_pattern(std::string_view pat
 std::string canonical_route(const RoutePattern& pattern) {
   // Literal text matches in any letter case (RouteTable), so it compares in lower case.
   const auto lowered = [](std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    core::to_lower(text);
     return text;
   };
   std::string out = pattern.method;

@@ -71,8 +71,6 @@ class CallerCache {
   // Moves on every account or key change: a caller taken earlier may be stale.
   std::uint64_t store_version() const noexcept { return accounts_.version(); }
 
-  static std::string subject_of(std::string_view account_id, store::KeyEnvironment environment);
-
   // The caller for an unauthenticated client (unknown_key: anonymous): its client block
   // (an IPv4 address, an IPv6 /64) is the counter subject.
   std::shared_ptr<const Caller> anonymous(const core::IpBytes& client, const policy::Policy& policy,

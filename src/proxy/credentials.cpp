@@ -1,8 +1,6 @@
 #include "proxy/credentials.h"
 
-#include <boost/beast/core/string.hpp>
-
-#include "core/http_text.h"
+#include "core/ascii.h"
 
 namespace gw::proxy {
 namespace {
@@ -12,7 +10,7 @@ namespace http = boost::beast::http;
 // The token of "Bearer <token>" (scheme case-insensitive, RFC 9110 §11.1), or empty.
 std::string_view bearer_token(std::string_view value) {
   constexpr std::string_view kBearer = "bearer";
-  if (value.size() <= kBearer.size() || !boost::beast::iequals(value.substr(0, 6), kBearer) ||
+  if (value.size() <= kBearer.size() || !core::istarts_with(value, kBearer) ||
       (value[6] != ' ' && value[6] != '\t')) {
     return {};
   }
@@ -46,7 +44,7 @@ PresentedCredential presented_credential(const http::fields& fields) {
       const std::string_view token = bearer_token(value);
       if (!present(token.empty() ? value : token, !token.empty(), true)) return out;
     } else if (field.name() == http::field::unknown &&
-               boost::beast::iequals(field.name_string(), "X-API-Key")) {
+               core::iequals(field.name_string(), "X-API-Key")) {
       const std::string_view key = core::trim_ows(field.value());
       if (!present(key, !key.empty(), false)) return out;
     }

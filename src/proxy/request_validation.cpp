@@ -1,17 +1,16 @@
 #include "proxy/request_validation.h"
 
 #include <algorithm>
-#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
-
-#include "core/http_text.h"
 #include <cstring>
+
+#include "core/ascii.h"
 
 namespace gw::proxy {
 namespace {
 
 namespace http = boost::beast::http;
-using boost::beast::iequals;
+using core::iequals;
 
 core::Unexpected<RequestRefusal> refuse(unsigned status, std::string_view code,
                                         std::string_view message) {
@@ -71,9 +70,7 @@ bool aliases_managed_name(std::string_view name) {
     if (managed.size() != name.size()) continue;
     bool same = true;
     for (std::size_t i = 0; same && i < name.size(); ++i) {
-      char c = name[i] == '_' ? '-' : name[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      same = c == managed[i];
+      same = core::ascii_lower(name[i] == '_' ? '-' : name[i]) == managed[i];
     }
     if (same) return true;
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <boost/algorithm/hex.hpp>
 #include <boost/asio/post.hpp>
 #include <limits>
 #include <memory>
@@ -41,13 +42,9 @@ std::string new_reservation_id() {
     std::seed_seq seed{device(), device(), device(), device()};
     return std::mt19937_64(seed);
   }();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t bits = rng();
+  const std::uint64_t bits = rng();
   std::string id(16, '0');
-  for (char& c : id) {
-    c = kHex[bits & 0xf];
-    bits >>= 4;
-  }
+  boost::algorithm::hex_lower(&bits, &bits + 1, id.begin());  // 16 digits of one uint64
   return id;
 }
 
