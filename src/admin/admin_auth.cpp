@@ -4,21 +4,14 @@
 
 #include <string>
 
-#include "core/ascii.h"
+#include "core/bearer_token.h"
 #include "store/keys/key_hash.h"
 
 namespace gw::admin {
 
 AdminAuth check_admin_token(std::string_view authorization, std::string_view expected_sha256_hex) {
   if (expected_sha256_hex.empty()) return AdminAuth::disabled;
-  authorization = core::trim_ows(authorization);
-  constexpr std::string_view kScheme = "Bearer";
-  // The scheme is case-insensitive (RFC 9110 §11.1).
-  if (authorization.size() <= kScheme.size() || !core::istarts_with(authorization, kScheme) ||
-      (authorization[kScheme.size()] != ' ' && authorization[kScheme.size()] != '\t')) {
-    return AdminAuth::missing;
-  }
-  const std::string_view token = core::trim_ows(authorization.substr(kScheme.size()));
+  const std::string_view token = core::bearer_token(authorization);
   if (token.empty()) return AdminAuth::missing;
 
   // Comparing digests of equal length in constant time: the early exit on length above is

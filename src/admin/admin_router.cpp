@@ -38,9 +38,7 @@ constexpr std::size_t kMaxIdLength = 128;
 bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
+    if (!core::is_ascii_alnum(c) && c != '_' && c != '-' && c != '.') return false;
   }
   return true;
 }

@@ -6,29 +6,11 @@
 #include <optional>
 
 #include "core/ascii.h"
-#include "core/host_name.h"
+#include "core/host_port.h"
 #include "store/redis_url.h"
 
 namespace gw::config {
 namespace {
-
-bool is_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  if (!is_digits(s) || s.size() > 5) {
-    return std::nullopt;
-  }
-  std::uint32_t v = 0;
-  for (const char c : s) {
-    v = v * 10 + static_cast<std::uint32_t>(c - '0');
-  }
-  if (v > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(v);
-}
 
 bool is_ipv4(std::string_view s) {
   in_addr addr{};
@@ -86,7 +68,7 @@ core::Result<ListenAddress, std::string> parse_listen_address(std::string_view t
   if (!authority->port) {
     return core::unexpected("missing port; " + std::string(kExpected));
   }
-  const auto port = parse_port(*authority->port);
+  const auto port = core::parse_port(*authority->port);
   if (!port) {
     return core::unexpected("the port must be a number from 0 to 65535 (0 = any free port)");
   }
@@ -128,7 +110,7 @@ core::Result<HttpUrl, std::string> parse_upstream_url(std::string_view text) {
   }
   HttpUrl out{std::move(authority->host), 80};
   if (authority->port) {
-    const auto port = parse_port(*authority->port);
+    const auto port = core::parse_port(*authority->port);
     if (!port || *port == 0) {
       return core::unexpected(std::string("the port must be a number from 1 to 65535"));
     }

@@ -9,6 +9,12 @@
 
 namespace gw::core {
 
+constexpr bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_ascii_letter(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+constexpr bool is_ascii_alnum(char c) noexcept { return is_ascii_letter(c) || is_ascii_digit(c); }
+
 constexpr char ascii_lower(char c) noexcept {
   return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
 }
@@ -38,6 +44,20 @@ constexpr std::string_view trim_ows(std::string_view s) noexcept {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
+}
+
+// Calls `f(element)` for each element of a comma-separated field value (RFC 9110 §5.6.1),
+// in order, trimmed of OWS; empty elements ("a, ,b") are skipped, as the RFC asks. Commas
+// inside quoted strings are not special: no field read this way has any.
+template <typename F>
+constexpr void for_each_list_element(std::string_view value, F&& f) {
+  while (true) {
+    const std::size_t comma = value.find(',');
+    const std::string_view element = trim_ows(value.substr(0, comma));
+    if (!element.empty()) f(element);
+    if (comma == std::string_view::npos) return;
+    value.remove_prefix(comma + 1);
+  }
 }
 
 }  // namespace gw::core

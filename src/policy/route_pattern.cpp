@@ -12,9 +12,8 @@ bool is_upper_method(std::string_view m) {
 }
 
 bool is_param_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return core::is_ascii_alnum(c) || c == '_'; });
 }
 
 core::Unexpected<std::string> fail(std::string_view pattern, std::string_view why) {

@@ -28,6 +28,7 @@
 #include "core/ip_network.h"
 #include "core/keyed_hash.h"
 #include "core/result.h"
+#include "core/string_map.h"
 #include "policy/policy.h"
 #include "proxy/caller.h"
 #include "store/account_store.h"
@@ -90,16 +91,6 @@ class CallerCache {
   }
 
  private:
-  // Lets lookups take the key as a string_view, without building a std::string.
-  struct TransparentHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  template <typename V>
-  using StringMap = boost::unordered_flat_map<std::string, V, TransparentHash, std::equal_to<>>;
-
   struct Entry {
     std::shared_ptr<const Caller> caller;  // nullptr: the account no longer exists
     core::UnixNanos expires{};
@@ -124,7 +115,7 @@ class CallerCache {
   std::uint64_t policy_version_ = 0;
   DigestMap<Entry> known_;                // keys of a live account
   DigestMap<core::UnixNanos> unknown_;    // keys the store does not know: until when
-  StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
+  core::StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
   boost::unordered_flat_map<core::IpBytes, std::shared_ptr<const Caller>, core::IpBytesHash>
       anonymous_;  // by client block
 };

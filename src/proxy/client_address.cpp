@@ -31,14 +31,8 @@ ForwardedClient client_behind_proxy(const core::IpBytes& peer, std::string_view 
         !core::iequals(field.name_string(), "X-Forwarded-For")) {
       continue;
     }
-    std::string_view value = field.value();
-    while (!value.empty()) {
-      const auto comma = value.find(',');
-      const std::string_view entry = core::trim_ows(value.substr(0, comma));
-      if (!entry.empty()) chain.push_back(entry);
-      if (comma == std::string_view::npos) break;
-      value.remove_prefix(comma + 1);
-    }
+    core::for_each_list_element(field.value(),
+                                [&](std::string_view entry) { chain.push_back(entry); });
   }
   for (std::string_view entry : chain) {
     out.forwarded_for.append(entry);

@@ -21,9 +21,6 @@ core::Unexpected<RequestRefusal> bad_framing(std::string_view message) {
   return refuse(400, "invalid_request_framing", message);
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-
 // What the Transfer-Encoding lines of a request list, all lines read as one list.
 struct Codings {
   int chunked = 0;     // how many times `chunked` appears
@@ -32,18 +29,12 @@ struct Codings {
 };
 
 void add_codings(std::string_view value, Codings& codings) {
-  while (true) {
-    const std::size_t comma = value.find(',');
-    const std::string_view element = core::trim_ows(value.substr(0, comma));
-    if (!element.empty()) {
-      const bool chunked = iequals(element, "chunked");
-      codings.chunked += chunked ? 1 : 0;
-      codings.other |= !chunked;
-      codings.chunked_last = chunked;
-    }
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
+  core::for_each_list_element(value, [&](std::string_view element) {
+    const bool chunked = iequals(element, "chunked");
+    codings.chunked += chunked ? 1 : 0;
+    codings.other |= !chunked;
+    codings.chunked_last = chunked;
+  });
 }
 
 // Field names the gateway sets or relies on. A name with '_' equal to one of these once
@@ -82,15 +73,14 @@ bool is_plain_host(std::string_view value) {
   std::size_t i = 0;
   for (; i < value.size() && value[i] != ':'; ++i) {
     const char c = value[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-          c == '.')) {
+    if (!(core::is_ascii_alnum(c) || c == '-' || c == '.')) {
       return false;
     }
   }
   if (i == 0) return false;
   if (i == value.size()) return true;
   const std::string_view port = value.substr(i + 1);
-  return port.size() <= 5 && std::all_of(port.begin(), port.end(), is_digit) &&
+  return port.size() <= 5 && std::all_of(port.begin(), port.end(), core::is_ascii_digit) &&
          (port.size() < 5 || port <= "65535");
 }
 
@@ -188,7 +178,7 @@ core::Result<CheckedHead, RequestRefusal> validate_request_head(const http::requ
   if (lengths > 0) {
     // Beast takes "5, 5" and a repeated identical line as 5; a second reader may not.
     if (lengths > 1 || length_value.empty() || length_value.size() > 19 ||
-        !std::all_of(length_value.begin(), length_value.end(), is_digit)) {
+        !std::all_of(length_value.begin(), length_value.end(), core::is_ascii_digit)) {
       return bad_framing("Content-Length must be one line of digits.");
     }
     std::uint64_t length = 0;

@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "core/ascii.h"
-#include "core/host_name.h"
+#include "core/host_port.h"
 
 namespace gw::store {
 namespace {
@@ -27,22 +27,10 @@ std::string not_a_host(std::string_view host) {
   return out;
 }
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Read from the digits, not port_number(): Boost.URL 1.81 wraps a port above 65535
-// (":99999" would be 34463).
-std::optional<std::uint16_t> port_of(std::string_view digits) {
-  if (!all_digits(digits) || digits.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (const char c : digits) value = value * 10 + static_cast<unsigned>(c - '0');
-  if (value == 0 || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
 std::optional<int> db_of(std::string_view digits) {
-  if (!all_digits(digits)) return std::nullopt;
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), core::is_ascii_digit)) {
+    return std::nullopt;
+  }
   int db = 0;
   const char* end = digits.data() + digits.size();
   const auto [stop, error] = std::from_chars(digits.data(), end, db);
@@ -130,8 +118,10 @@ core::Result<RedisUrl, std::string> parse_redis_url(std::string_view text) {
       return refuse("malformed bracketed IPv6 address");
   }
   if (parsed->has_port()) {
-    const auto port = port_of(parsed->port());
-    if (!port) return refuse(kBadPort);
+    // From the digits, not port_number(): Boost.URL 1.81 wraps a port above 65535 (":99999"
+    // would be 34463).
+    const auto port = core::parse_port(parsed->port());
+    if (!port || *port == 0) return refuse(kBadPort);
     url.port = *port;
   }
   const std::string_view path = parsed->encoded_path();

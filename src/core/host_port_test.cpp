@@ -1,4 +1,4 @@
-#include "core/host_name.h"
+#include "core/host_port.h"
 
 #include <gtest/gtest.h>
 
@@ -23,6 +23,16 @@ TEST(HostName, Rfc1123NamesAndDottedAddresses) {
   for (const char* bad : {"", ".", "a..b", ".a", "a.b..", "-a", "a-", "a.-b", "ho_st", "h%41",
                           "h h", "[::1]", "::1", "h:80", "exa\xc3\xa9mple"}) {
     EXPECT_FALSE(is_host_name(bad)) << bad;
+  }
+}
+
+TEST(Port, DecimalDigitsUpTo65535) {
+  EXPECT_EQ(parse_port("0"), 0);
+  EXPECT_EQ(parse_port("6379"), 6379);
+  EXPECT_EQ(parse_port("06379"), 6379);
+  EXPECT_EQ(parse_port("65535"), 65535);
+  for (const char* bad : {"", "65536", "99999", "000001", "-1", "+1", " 1", "1 ", "1x", "0x10"}) {
+    EXPECT_EQ(parse_port(bad), std::nullopt) << bad;
   }
 }
 
