@@ -5,17 +5,14 @@
 #include <boost/json/array.hpp>
 
 #include "core/clock.h"
+#include "store/subject.h"
 
 namespace gw::admin {
-
-std::string_view environment_name(store::KeyEnvironment environment) noexcept {
-  return environment == store::KeyEnvironment::test ? "test" : "live";
-}
 
 boost::json::object session_json(const store::SessionRecord& session,
                                  store::KeyEnvironment environment) {
   return {{"session_id", session.session_id},
-          {"environment", environment_name(environment)},
+          {"environment", store::environment_name(environment)},
           {"created", core::to_unix_seconds(session.created)},
           {"lease_expires", core::to_unix_seconds(session.lease_expires)}};
 }
@@ -39,8 +36,8 @@ boost::json::object account_json(const store::Account& account, const policy::Pl
                                  std::span<const store::ApiKeyRecord> keys) {
   boost::json::array key_list;
   for (const auto& key : keys) {
-    key_list.push_back(boost::json::object{{"key_id", key.key_id},
-                                           {"environment", environment_name(key.environment)}});
+    key_list.push_back(boost::json::object{
+        {"key_id", key.key_id}, {"environment", store::environment_name(key.environment)}});
   }
   boost::json::object out;
   out["id"] = account.id;
@@ -55,7 +52,7 @@ boost::json::object account_json(const store::Account& account, const policy::Pl
 boost::json::object created_key_json(const store::CreatedKey& created) {
   return {{"key_id", created.record.key_id},
           {"key", created.key},
-          {"environment", environment_name(created.record.environment)},
+          {"environment", store::environment_name(created.record.environment)},
           {"account_id", created.record.account_id}};
 }
 

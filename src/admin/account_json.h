@@ -14,8 +14,6 @@
 
 namespace gw::admin {
 
-std::string_view environment_name(store::KeyEnvironment environment) noexcept;
-
 // {api_requests_per_minute, concurrent_sessions (null = unlimited), ws_messages_per_second,
 //  ws_audio_bytes_per_second, groups: {name: limit}, shadow_mode}
 boost::json::object limits_json(const policy::PlanLimits& limits);

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/url/pct_string_view.hpp>
 #include <exception>
 #include <memory>
 #include <utility>
@@ -14,6 +15,8 @@
 #include "admin/admin_auth.h"
 #include "admin/dashboard_page.h"
 #include "admin/usage_query.h"
+#include "core/ascii.h"
+#include "store/subject.h"
 
 namespace gw::admin {
 
@@ -35,9 +38,7 @@ constexpr std::size_t kMaxIdLength = 128;
 bool is_valid_id(std::string_view id) {
   if (id.empty() || id.size() > kMaxIdLength) return false;
   for (char c : id) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
+    if (!core::is_ascii_alnum(c) && c != '_' && c != '-' && c != '.') return false;
   }
   return true;
 }
@@ -123,40 +124,16 @@ std::optional<std::string> unknown_field(const boost::json::object& body,
 // A path segment with its %XX escapes decoded: session ids are the upstream's, so unlike
 // account ids they may hold characters a client has to escape. nullopt: a malformed escape.
 std::optional<std::string> percent_decode(std::string_view segment) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(segment.size());
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] != '%') {
-      out.push_back(segment[i]);
-      continue;
-    }
-    if (i + 2 >= segment.size()) return std::nullopt;
-    const int high = hex(segment[i + 1]);
-    const int low = hex(segment[i + 2]);
-    if (high < 0 || low < 0) return std::nullopt;
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
-}
-
-std::string subject_of(std::string_view account_id, store::KeyEnvironment environment) {
-  return std::string(account_id) + ":" + std::string(environment_name(environment));
+  const auto escaped = boost::urls::make_pct_string_view(segment);
+  if (!escaped) return std::nullopt;
+  return escaped->decode();
 }
 
 }  // namespace
 
 AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {
   // A digest given in upper case still compares equal to sha256_hex()'s lower case.
-  for (char& c : deps_.admin_token_sha256) {
-    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
-  }
+  core::to_lower(deps_.admin_token_sha256);
 }
 
 void AdminRouter::handle(Request request, boost::asio::any_io_executor executor, Done done) const {
@@ -371,7 +348,7 @@ Response AdminRouter::create_key(Context& ctx, std::string_view account_id) cons
   if (!created) return store_failure("create key", created.error(), ctx.request_id);
   accounts_changed();
   spdlog::info("admin: key {} ({}) created for account {} (request {})", created->record.key_id,
-               environment_name(environment), account_id, ctx.request_id);
+               store::environment_name(environment), account_id, ctx.request_id);
   return json_response(http::status::created, created_key_json(*created), ctx.request_id);
 }
 
@@ -442,20 +419,20 @@ std::optional<Response> AdminRouter::list_sessions(Context& ctx,
     for (const store::SessionRecord& session : outcome->sessions) {
       state->sessions.push_back(session_json(session, environment));
     }
-    state->active[environment_name(environment)] = outcome->active;
+    state->active[store::environment_name(environment)] = outcome->active;
     return std::nullopt;
   };
   store::SessionStore& sessions = deps_.sessions;
   const core::UnixNanos now = deps_.clock.now();
   using Outcome = store::SessionOutcome<store::SessionStore::Listing>;
-  sessions.list(subject_of(state->account_id, store::KeyEnvironment::live), now, ctx.executor,
-                [state, add, &sessions, now, executor = ctx.executor](Outcome live) {
+  sessions.list(store::subject_of(state->account_id, store::KeyEnvironment::live), now,
+                ctx.executor, [state, add, &sessions, now, executor = ctx.executor](Outcome live) {
                   if (auto failed = add(store::KeyEnvironment::live, live)) {
                     return state->done(std::move(*failed));
                   }
                   sessions.list(
-                      subject_of(state->account_id, store::KeyEnvironment::test), now, executor,
-                      [state, add](Outcome test) {
+                      store::subject_of(state->account_id, store::KeyEnvironment::test), now,
+                      executor, [state, add](Outcome test) {
                         if (auto failed = add(store::KeyEnvironment::test, test)) {
                           return state->done(std::move(*failed));
                         }
@@ -508,16 +485,17 @@ std::optional<Response> AdminRouter::free_session(Context& ctx, std::string_view
     }
     if (!*outcome) return std::nullopt;
     spdlog::info("admin: session {} of account {} ({}) freed (request {})", state->shown,
-                 state->account_id, environment_name(environment), state->request_id);
+                 state->account_id, store::environment_name(environment), state->request_id);
     return empty_response(http::status::no_content, state->request_id);
   };
   sessions.release(
-      subject_of(state->account_id, store::KeyEnvironment::live), state->session_id, ctx.executor,
+      store::subject_of(state->account_id, store::KeyEnvironment::live), state->session_id,
+      ctx.executor,
       [state, answer, &sessions, executor = ctx.executor](store::SessionOutcome<bool> live) {
         if (auto res = answer(store::KeyEnvironment::live, live)) {
           return state->done(std::move(*res));
         }
-        sessions.release(subject_of(state->account_id, store::KeyEnvironment::test),
+        sessions.release(store::subject_of(state->account_id, store::KeyEnvironment::test),
                          state->session_id, executor,
                          [state, answer](store::SessionOutcome<bool> test) {
                            if (auto res = answer(store::KeyEnvironment::test, test)) {

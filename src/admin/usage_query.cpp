@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/account_json.h"
+#include "store/subject.h"
 
 namespace gw::admin {
 namespace {
@@ -58,7 +59,8 @@ UsageQuery::UsageQuery(const AdminDeps& deps, std::shared_ptr<const policy::Poli
       now_(deps.clock.now()) {}
 
 void UsageQuery::add_peeks(const policy::PlanLimits& limits, bool test) {
-  const std::string subject = account_.id + (test ? ":test" : ":live");
+  const std::string subject = store::subject_of(
+      account_.id, test ? store::KeyEnvironment::test : store::KeyEnvironment::live);
   const auto& groups = policy_->config().groups;
   const std::size_t before = peeks_.size();
   auto add = [&](std::optional<std::size_t> group) {
@@ -104,7 +106,9 @@ void UsageQuery::on_peek(store::CheckOutcome outcome) {
 
 void UsageQuery::do_count_sessions() {
   if (sessions_counted_ == active_sessions_.size()) return finish();
-  const std::string subject = account_.id + (sessions_counted_ == 0 ? ":live" : ":test");
+  const std::string subject =
+      store::subject_of(account_.id, sessions_counted_ == 0 ? store::KeyEnvironment::live
+                                                            : store::KeyEnvironment::test);
   deps_.sessions.list(
       subject, now_, executor_,
       [self = shared_from_this()](store::SessionOutcome<store::SessionStore::Listing> outcome) {

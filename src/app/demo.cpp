@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/algorithm/hex.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/object.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <random>
 #include <thread>
 
@@ -20,7 +22,10 @@ namespace {
 std::string random_hex(std::size_t bytes) {
   std::random_device rd;
   std::string out;
-  for (std::size_t i = 0; i < bytes; ++i) out += fmt::format("{:02x}", rd() & 0xff);
+  for (std::size_t i = 0; i < bytes; ++i) {
+    const auto byte = static_cast<unsigned char>(rd());
+    boost::algorithm::hex_lower(&byte, &byte + 1, std::back_inserter(out));
+  }
   return out;
 }
 

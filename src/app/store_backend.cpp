@@ -10,6 +10,7 @@
 #include "store/redis/redis_client.h"
 #include "store/redis/redis_counter_store.h"
 #include "store/redis/redis_session_store.h"
+#include "store/redis_url.h"
 #include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::app {
@@ -127,7 +128,7 @@ core::Result<std::unique_ptr<StoreBackend>, std::string> open_redis(
     metrics::GatewayMetrics& metrics) {
   store::redis::ClientOptions options;
   for (const std::string& text : config.store.redis_urls) {
-    auto url = store::redis::parse_redis_url(text);
+    auto url = store::parse_redis_url(text);
     if (!url) return core::unexpected("store.redis.url: " + url.error());
     options.seeds.push_back(std::move(*url));
   }

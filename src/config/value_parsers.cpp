@@ -5,26 +5,12 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/ascii.h"
+#include "core/host_port.h"
+#include "store/redis_url.h"
+
 namespace gw::config {
 namespace {
-
-bool is_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-std::optional<std::uint16_t> parse_port(std::string_view s) {
-  if (!is_digits(s) || s.size() > 5) {
-    return std::nullopt;
-  }
-  std::uint32_t v = 0;
-  for (const char c : s) {
-    v = v * 10 + static_cast<std::uint32_t>(c - '0');
-  }
-  if (v > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(v);
-}
 
 bool is_ipv4(std::string_view s) {
   in_addr addr{};
@@ -34,32 +20,6 @@ bool is_ipv4(std::string_view s) {
 bool is_ipv6(std::string_view s) {
   in6_addr addr{};
   return inet_pton(AF_INET6, std::string(s).c_str(), &addr) == 1;
-}
-
-// RFC 1123 host name: dot-separated labels of letters, digits and '-'.
-bool is_host_name(std::string_view s) {
-  if (s.empty() || s.size() > 253) {
-    return false;
-  }
-  while (!s.empty()) {
-    const auto dot = s.find('.');
-    const std::string_view label = s.substr(0, dot);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-' ||
-        !std::all_of(label.begin(), label.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '-';
-        })) {
-      return false;
-    }
-    if (dot == std::string_view::npos) {
-      break;
-    }
-    s.remove_prefix(dot + 1);
-    if (s.empty()) {
-      return true;  // a trailing dot (fully qualified) is fine
-    }
-  }
-  return true;
 }
 
 struct Authority {
@@ -108,7 +68,7 @@ core::Result<ListenAddress, std::string> parse_listen_address(std::string_view t
   if (!authority->port) {
     return core::unexpected("missing port; " + std::string(kExpected));
   }
-  const auto port = parse_port(*authority->port);
+  const auto port = core::parse_port(*authority->port);
   if (!port) {
     return core::unexpected("the port must be a number from 0 to 65535 (0 = any free port)");
   }
@@ -122,16 +82,11 @@ core::Result<ListenAddress, std::string> parse_listen_address(std::string_view t
 
 core::Result<HttpUrl, std::string> parse_upstream_url(std::string_view text) {
   constexpr std::string_view kScheme = "http://";
-  const auto lower_prefix = [&](std::string_view prefix) {
-    return text.size() >= prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), text.begin(),
-                      [](char a, char b) { return a == (b | 0x20); });
-  };
-  if (lower_prefix("https://")) {
+  if (core::istarts_with(text, "https://")) {
     return core::unexpected(
         std::string("https upstreams are not supported; the upstream must be http://host[:port]"));
   }
-  if (!lower_prefix(kScheme)) {
+  if (!core::istarts_with(text, kScheme)) {
     return core::unexpected(std::string("expected http://host[:port]"));
   }
   std::string_view rest = text.substr(kScheme.size());
@@ -150,12 +105,12 @@ core::Result<HttpUrl, std::string> parse_upstream_url(std::string_view text) {
     return core::unexpected(authority.error());
   }
   const bool bracketed = !rest.empty() && rest.front() == '[';
-  if (!bracketed && !is_host_name(authority->host)) {
+  if (!bracketed && !core::is_host_name(authority->host)) {
     return core::unexpected("\"" + authority->host + "\" is not a valid host");
   }
   HttpUrl out{std::move(authority->host), 80};
   if (authority->port) {
-    const auto port = parse_port(*authority->port);
+    const auto port = core::parse_port(*authority->port);
     if (!port || *port == 0) {
       return core::unexpected(std::string("the port must be a number from 1 to 65535"));
     }
@@ -165,38 +120,8 @@ core::Result<HttpUrl, std::string> parse_upstream_url(std::string_view text) {
 }
 
 std::optional<std::string> validate_redis_url(std::string_view text) {
-  constexpr std::string_view kScheme = "redis://";
-  constexpr std::string_view kExpected = "expected redis://[[user]:password@]host[:port][/db]";
-  if (!text.starts_with(kScheme)) {
-    return std::string(kExpected);
-  }
-  std::string_view rest = text.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  if (slash != std::string_view::npos) {
-    const std::string_view db = rest.substr(slash + 1);
-    if (!db.empty() && !is_digits(db)) {
-      return "the database must be a number; " + std::string(kExpected);
-    }
-    rest = rest.substr(0, slash);
-  }
-  const auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    rest = rest.substr(at + 1);
-  }
-  auto authority = split_authority(rest);
-  if (!authority) {
-    return authority.error() + "; " + std::string(kExpected);
-  }
-  const bool bracketed = !rest.empty() && rest.front() == '[';
-  if (!bracketed && !is_host_name(authority->host)) {
-    return "\"" + authority->host + "\" is not a valid host; " + std::string(kExpected);
-  }
-  if (authority->port) {
-    const auto port = parse_port(*authority->port);
-    if (!port || *port == 0) {
-      return std::string("the port must be a number from 1 to 65535");
-    }
-  }
+  auto url = store::parse_redis_url(text);
+  if (!url) return std::move(url.error());
   return std::nullopt;
 }
 

@@ -26,7 +26,8 @@ struct HttpUrl {
 // path, so a path (other than "/"), query, fragment or user info is rejected.
 core::Result<HttpUrl, std::string> parse_upstream_url(std::string_view text);
 
-// "redis://[[user]:password@]host[:port][/db]".
+// "redis://[[user]:password@]host[:port][/db]": what store::parse_redis_url() accepts, the
+// parser `serve` connects with; nullopt when valid, else its message.
 std::optional<std::string> validate_redis_url(std::string_view text);
 
 }  // namespace gw::config

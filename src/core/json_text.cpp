@@ -1,9 +1,11 @@
 #include "core/json_text.h"
 
+#include <boost/algorithm/hex.hpp>
+#include <iterator>
+
 namespace gw::core {
 
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
   out += '"';
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -26,8 +28,7 @@ void append_json_string(std::string& out, std::string_view s) {
       default:
         if (u < 0x20 || u >= 0x80) {
           out += "\\u00";
-          out += kHex[u >> 4];
-          out += kHex[u & 0xf];
+          boost::algorithm::hex_lower(&u, &u + 1, std::back_inserter(out));
         } else {
           out += c;
         }

@@ -1,5 +1,6 @@
 #include "core/request_id.h"
 
+#include <boost/algorithm/hex.hpp>
 #include <cstdint>
 #include <random>
 
@@ -21,13 +22,12 @@ std::uint64_t next_random() {
 }  // namespace
 
 std::string generate_request_id() {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string id = "req_";
   id.resize(4 + 24);
-  std::uint64_t a = next_random();
-  std::uint64_t b = next_random();
-  for (int i = 0; i < 16; ++i) id[4 + i] = kHex[(a >> (i * 4)) & 0xf];
-  for (int i = 0; i < 8; ++i) id[20 + i] = kHex[(b >> (i * 4)) & 0xf];
+  const std::uint64_t a = next_random();
+  const auto b = static_cast<std::uint32_t>(next_random());
+  auto digits = boost::algorithm::hex_lower(&a, &a + 1, id.begin() + 4);  // 16 digits
+  boost::algorithm::hex_lower(&b, &b + 1, digits);                        // 8 more
   return id;
 }
 

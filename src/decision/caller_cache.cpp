@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "store/keys/api_key_material.h"
+#include "store/subject.h"
 
 namespace gw::decision {
 
@@ -106,7 +107,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::for_accoun
 std::optional<std::shared_ptr<const Caller>> CallerCache::cached_account(
     std::string_view account_id, store::KeyEnvironment environment, std::uint64_t policy_version) {
   invalidate_if_stale(policy_version);
-  const std::string subject = subject_of(account_id, environment);
+  const std::string subject = store::subject_of(account_id, environment);
   if (auto it = accounts_by_subject_.find(subject);
       it != accounts_by_subject_.end() && clock_.now() < it->second.expires) {
     return it->second.caller;
@@ -122,16 +123,9 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_a
   auto caller = build(account_id, environment, *account, policy);
   if (started_at != store_version()) return caller;
   make_room(accounts_by_subject_, kMaxAccounts);
-  accounts_by_subject_.insert_or_assign(subject_of(account_id, environment),
+  accounts_by_subject_.insert_or_assign(store::subject_of(account_id, environment),
                                         Entry{caller, clock_.now() + ttl_});
   return caller;
-}
-
-std::string CallerCache::subject_of(std::string_view account_id,
-                                    store::KeyEnvironment environment) {
-  std::string subject(account_id);
-  subject += environment == store::KeyEnvironment::test ? ":test" : ":live";
-  return subject;
 }
 
 // The caller an account's key (or session) acts as; nullptr when the account is gone.
@@ -143,7 +137,7 @@ std::shared_ptr<const Caller> CallerCache::build(std::string_view account_id,
   auto built = std::make_shared<Caller>();
   built->account_id = std::string(account_id);
   built->environment = environment;
-  built->subject = subject_of(account_id, environment);
+  built->subject = store::subject_of(account_id, environment);
   built->subject_hash = store::hash_subject(built->subject);
   if (environment == store::KeyEnvironment::test) {
     // Test keys are limited with the free plan, on counters of their own.

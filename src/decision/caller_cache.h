@@ -28,6 +28,7 @@
 #include "core/ip_network.h"
 #include "core/keyed_hash.h"
 #include "core/result.h"
+#include "core/string_map.h"
 #include "decision/caller.h"
 #include "policy/policy.h"
 #include "store/account_store.h"
@@ -74,8 +75,6 @@ class CallerCache {
   // Moves on every account or key change: a caller taken earlier may be stale.
   std::uint64_t store_version() const noexcept { return accounts_.version(); }
 
-  static std::string subject_of(std::string_view account_id, store::KeyEnvironment environment);
-
   // The caller for an unauthenticated client (unknown_key: anonymous): its client block
   // (an IPv4 address, an IPv6 /64) is the counter subject.
   std::shared_ptr<const Caller> anonymous(const core::IpBytes& client, const policy::Policy& policy,
@@ -95,16 +94,6 @@ class CallerCache {
   }
 
  private:
-  // Lets lookups take the key as a string_view, without building a std::string.
-  struct TransparentHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-  template <typename V>
-  using StringMap = boost::unordered_flat_map<std::string, V, TransparentHash, std::equal_to<>>;
-
   struct Entry {
     std::shared_ptr<const Caller> caller;  // nullptr: the account no longer exists
     core::UnixNanos expires{};
@@ -130,7 +119,7 @@ class CallerCache {
   std::uint64_t policy_version_ = 0;
   DigestMap<Entry> known_;                // keys of a live account
   DigestMap<core::UnixNanos> unknown_;    // keys the store does not know: until when
-  StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
+  core::StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
   boost::unordered_flat_map<core::IpBytes, std::shared_ptr<const Caller>, core::IpBytesHash>
       anonymous_;  // by client block
 };

@@ -22,7 +22,7 @@ std::size_t slot_of(std::int64_t minute) {
 
 UsageHistory::Shard& UsageHistory::shard_for(std::string_view account_id) const {
   // The low bits of libstdc++'s string hash are well mixed; the map itself rehashes them.
-  return shards_[Hash{}(account_id) % kShards];
+  return shards_[core::StringHash{}(account_id) % kShards];
 }
 
 void UsageHistory::record(std::string_view account_id, bool allowed, core::UnixNanos now) {

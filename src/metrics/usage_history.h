@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/string_map.h"
 
 namespace gw::metrics {
 
@@ -62,15 +63,10 @@ class UsageHistory {
     std::array<Bucket, kMinutes> buckets{};
     std::int64_t last_minute = INT64_MIN;  // newest minute recorded
   };
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::string, Ring, Hash, std::equal_to<>> accounts;  // guarded by mutex
+    std::unordered_map<std::string, Ring, core::StringHash, std::equal_to<>>
+        accounts;  // guarded by mutex
   };
   static constexpr std::size_t kShards = 16;
 

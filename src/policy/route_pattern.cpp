@@ -1,7 +1,8 @@
 #include "policy/route_pattern.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "core/ascii.h"
 
 namespace gw::policy {
 namespace {
@@ -11,9 +12,8 @@ bool is_upper_method(std::string_view m) {
 }
 
 bool is_param_name(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return core::is_ascii_alnum(c) || c == '_'; });
 }
 
 core::Unexpected<std::string> fail(std::string_view pattern, std::string_view why) {
@@ -87,7 +87,7 @@ core::Result<RoutePattern, std::string> parse_route_pattern(std::string_view pat
 std::string canonical_route(const RoutePattern& pattern) {
   // Literal text matches in any letter case (RouteTable), so it compares in lower case.
   const auto lowered = [](std::string text) {
-    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    core::to_lower(text);
     return text;
   };
   std::string out = pattern.method;

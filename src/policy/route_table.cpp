@@ -11,6 +11,7 @@
 #include <boost/container/small_vector.hpp>
 #include <set>
 
+#include "core/ascii.h"
 #include "policy/route_pattern.h"
 
 namespace gw::policy {
@@ -34,17 +35,6 @@ Segments split_segments(std::string_view path) {
     i = end;
   }
   return segments;
-}
-
-char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-// ASCII case-insensitive: whether `segment` starts with `prefix` (equals it when `whole`).
-bool matches_text(std::string_view segment, std::string_view prefix, bool whole) {
-  if (whole ? segment.size() != prefix.size() : segment.size() < prefix.size()) return false;
-  for (std::size_t i = 0; i < prefix.size(); ++i) {
-    if (lower(segment[i]) != lower(prefix[i])) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -120,7 +110,7 @@ std::optional<std::size_t> RouteTable::match(std::string_view method, std::strin
       const Segment& s = route.segments[i];
       switch (s.kind) {
         case Segment::Kind::literal:
-          matched = matches_text(segments[i], s.text, /*whole=*/true);
+          matched = core::iequals(segments[i], s.text);
           break;
         case Segment::Kind::param:
           if (!have_param) {
@@ -129,7 +119,7 @@ std::optional<std::size_t> RouteTable::match(std::string_view method, std::strin
           }
           break;
         case Segment::Kind::prefix:
-          matched = matches_text(segments[i], s.text, /*whole=*/false);
+          matched = core::istarts_with(segments[i], s.text);
           break;
       }
     }

@@ -1,14 +1,13 @@
 #include "proxy/client_address.h"
 
-#include <boost/beast/core/string.hpp>
 #include <vector>
 
-#include "core/http_text.h"
+#include "core/ascii.h"
 
 namespace gw::proxy {
 
 OriginField origin_field(std::string_view name) noexcept {
-  using boost::beast::iequals;
+  using core::iequals;
   if (iequals(name, "X-Forwarded-For")) return OriginField::forwarded_for;
   if (iequals(name, "Forwarded") || iequals(name, "X-Real-IP")) return OriginField::other;
   return OriginField::none;
@@ -29,17 +28,11 @@ ForwardedClient client_behind_proxy(const core::IpBytes& peer, std::string_view 
   std::vector<std::string_view> chain;  // bounded by the head size limit
   for (const auto& field : fields) {
     if (field.name() != boost::beast::http::field::unknown ||
-        !boost::beast::iequals(field.name_string(), "X-Forwarded-For")) {
+        !core::iequals(field.name_string(), "X-Forwarded-For")) {
       continue;
     }
-    std::string_view value = field.value();
-    while (!value.empty()) {
-      const auto comma = value.find(',');
-      const std::string_view entry = core::trim_ows(value.substr(0, comma));
-      if (!entry.empty()) chain.push_back(entry);
-      if (comma == std::string_view::npos) break;
-      value.remove_prefix(comma + 1);
-    }
+    core::for_each_list_element(field.value(),
+                                [&](std::string_view entry) { chain.push_back(entry); });
   }
   for (std::string_view entry : chain) {
     out.forwarded_for.append(entry);

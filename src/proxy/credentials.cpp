@@ -1,25 +1,11 @@
 #include "proxy/credentials.h"
 
-#include <boost/beast/core/string.hpp>
-
-#include "core/http_text.h"
+#include "core/ascii.h"
+#include "core/bearer_token.h"
 
 namespace gw::proxy {
-namespace {
 
 namespace http = boost::beast::http;
-
-// The token of "Bearer <token>" (scheme case-insensitive, RFC 9110 §11.1), or empty.
-std::string_view bearer_token(std::string_view value) {
-  constexpr std::string_view kBearer = "bearer";
-  if (value.size() <= kBearer.size() || !boost::beast::iequals(value.substr(0, 6), kBearer) ||
-      (value[6] != ' ' && value[6] != '\t')) {
-    return {};
-  }
-  return core::trim_ows(value.substr(kBearer.size()));
-}
-
-}  // namespace
 
 PresentedCredential presented_credential(const http::fields& fields) {
   PresentedCredential out;
@@ -43,10 +29,10 @@ PresentedCredential presented_credential(const http::fields& fields) {
   for (const auto& field : fields) {
     if (field.name() == http::field::authorization) {
       const std::string_view value = core::trim_ows(field.value());
-      const std::string_view token = bearer_token(value);
+      const std::string_view token = core::bearer_token(value);
       if (!present(token.empty() ? value : token, !token.empty(), true)) return out;
     } else if (field.name() == http::field::unknown &&
-               boost::beast::iequals(field.name_string(), "X-API-Key")) {
+               core::iequals(field.name_string(), "X-API-Key")) {
       const std::string_view key = core::trim_ows(field.value());
       if (!present(key, !key.empty(), false)) return out;
     }

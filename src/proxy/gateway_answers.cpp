@@ -11,6 +11,7 @@
 #include "proxy/http_connection.h"
 #include "proxy/worker.h"
 #include "store/store_await.h"
+#include "store/subject.h"
 
 namespace gw::proxy {
 namespace {
@@ -73,9 +74,8 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
   boost::json::object body{
       {"object", "rate_limits"},
       {"plan", caller.plan_name},
-      {"environment", caller.anonymous                                    ? "anonymous"
-                      : caller.environment == store::KeyEnvironment::test ? "test"
-                                                                          : "live"},
+      {"environment", caller.anonymous ? std::string_view("anonymous")
+                                       : store::environment_name(caller.environment)},
       {"limits", std::move(limits)},
       {"active_sessions", active_sessions},
       {"concurrent_sessions",

@@ -1,7 +1,8 @@
 #include "proxy/hop_by_hop.h"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
+
+#include "core/ascii.h"
 
 namespace gw::proxy {
 
@@ -11,9 +12,7 @@ HopByHopFilter::HopByHopFilter(const http::fields& fields) {
   auto connection = fields.find(http::field::connection);
   if (connection == fields.end()) return;
   for (auto token : http::token_list{connection->value()}) {
-    std::string name(token);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    named_.push_back(std::move(name));
+    named_.emplace_back(token);
   }
 }
 
@@ -35,7 +34,7 @@ bool HopByHopFilter::drops(const http::fields::value_type& field) const {
       break;
   }
   for (const auto& name : named_) {
-    if (boost::beast::iequals(name, field.name_string())) return true;
+    if (core::iequals(name, field.name_string())) return true;
   }
   return false;
 }

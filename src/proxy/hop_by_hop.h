@@ -18,7 +18,7 @@ class HopByHopFilter {
   bool drops(const boost::beast::http::fields::value_type& field) const;
 
  private:
-  std::vector<std::string> named_;  // lower-cased tokens of the Connection header
+  std::vector<std::string> named_;  // the Connection header's tokens, as sent
 };
 
 }  // namespace gw::proxy

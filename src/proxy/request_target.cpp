@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/algorithm/hex.hpp>
+#include <boost/url/grammar/hexdig_chars.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <iterator>
 #include <vector>
 
 namespace gw::proxy {
@@ -33,18 +37,6 @@ constexpr std::array<unsigned char, 256> kClasses = [] {
   return classes;
 }();
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
 // Octets whose encoded form an origin may decode into a path delimiter, a second
 // encoding, or a control character.
 bool is_refused_encoding(unsigned char c) {
@@ -53,7 +45,7 @@ bool is_refused_encoding(unsigned char c) {
 
 // Decodes percent-encoded unreserved characters and upper-cases the others' hex digits.
 std::optional<std::string> normalize_percent_encoding(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
+  using boost::urls::grammar::hexdig_value;
   std::string out;
   out.reserve(path.size());
   for (std::size_t i = 0; i < path.size(); ++i) {
@@ -62,17 +54,16 @@ std::optional<std::string> normalize_percent_encoding(std::string_view path) {
       continue;
     }
     if (i + 2 >= path.size()) return std::nullopt;
-    const int hi = hex_value(path[i + 1]);
-    const int lo = hex_value(path[i + 2]);
+    const int hi = hexdig_value(path[i + 1]);
+    const int lo = hexdig_value(path[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     const auto decoded = static_cast<unsigned char>(hi * 16 + lo);
     if (is_refused_encoding(decoded)) return std::nullopt;
-    if (is_unreserved(decoded)) {
+    if (boost::urls::unreserved_chars(static_cast<char>(decoded))) {
       out += static_cast<char>(decoded);
     } else {
       out += '%';
-      out += kHex[hi];
-      out += kHex[lo];
+      boost::algorithm::hex(&decoded, &decoded + 1, std::back_inserter(out));  // upper case
     }
     i += 2;
   }

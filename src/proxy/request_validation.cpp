@@ -1,17 +1,16 @@
 #include "proxy/request_validation.h"
 
 #include <algorithm>
-#include <boost/beast/core/string.hpp>
 #include <boost/url/parse.hpp>
-
-#include "core/http_text.h"
 #include <cstring>
+
+#include "core/ascii.h"
 
 namespace gw::proxy {
 namespace {
 
 namespace http = boost::beast::http;
-using boost::beast::iequals;
+using core::iequals;
 
 core::Unexpected<RequestRefusal> refuse(unsigned status, std::string_view code,
                                         std::string_view message) {
@@ -22,9 +21,6 @@ core::Unexpected<RequestRefusal> bad_framing(std::string_view message) {
   return refuse(400, "invalid_request_framing", message);
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-
 // What the Transfer-Encoding lines of a request list, all lines read as one list.
 struct Codings {
   int chunked = 0;     // how many times `chunked` appears
@@ -33,18 +29,12 @@ struct Codings {
 };
 
 void add_codings(std::string_view value, Codings& codings) {
-  while (true) {
-    const std::size_t comma = value.find(',');
-    const std::string_view element = core::trim_ows(value.substr(0, comma));
-    if (!element.empty()) {
-      const bool chunked = iequals(element, "chunked");
-      codings.chunked += chunked ? 1 : 0;
-      codings.other |= !chunked;
-      codings.chunked_last = chunked;
-    }
-    if (comma == std::string_view::npos) break;
-    value.remove_prefix(comma + 1);
-  }
+  core::for_each_list_element(value, [&](std::string_view element) {
+    const bool chunked = iequals(element, "chunked");
+    codings.chunked += chunked ? 1 : 0;
+    codings.other |= !chunked;
+    codings.chunked_last = chunked;
+  });
 }
 
 // Field names the gateway sets or relies on. A name with '_' equal to one of these once
@@ -71,9 +61,7 @@ bool aliases_managed_name(std::string_view name) {
     if (managed.size() != name.size()) continue;
     bool same = true;
     for (std::size_t i = 0; same && i < name.size(); ++i) {
-      char c = name[i] == '_' ? '-' : name[i];
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-      same = c == managed[i];
+      same = core::ascii_lower(name[i] == '_' ? '-' : name[i]) == managed[i];
     }
     if (same) return true;
   }
@@ -85,15 +73,14 @@ bool is_plain_host(std::string_view value) {
   std::size_t i = 0;
   for (; i < value.size() && value[i] != ':'; ++i) {
     const char c = value[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '-' ||
-          c == '.')) {
+    if (!(core::is_ascii_alnum(c) || c == '-' || c == '.')) {
       return false;
     }
   }
   if (i == 0) return false;
   if (i == value.size()) return true;
   const std::string_view port = value.substr(i + 1);
-  return port.size() <= 5 && std::all_of(port.begin(), port.end(), is_digit) &&
+  return port.size() <= 5 && std::all_of(port.begin(), port.end(), core::is_ascii_digit) &&
          (port.size() < 5 || port <= "65535");
 }
 
@@ -191,7 +178,7 @@ core::Result<CheckedHead, RequestRefusal> validate_request_head(const http::requ
   if (lengths > 0) {
     // Beast takes "5, 5" and a repeated identical line as 5; a second reader may not.
     if (lengths > 1 || length_value.empty() || length_value.size() > 19 ||
-        !std::all_of(length_value.begin(), length_value.end(), is_digit)) {
+        !std::all_of(length_value.begin(), length_value.end(), core::is_ascii_digit)) {
       return bad_framing("Content-Length must be one line of digits.");
     }
     std::uint64_t length = 0;

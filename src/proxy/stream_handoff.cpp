@@ -17,6 +17,7 @@
 #include "proxy/http_connection.h"
 #include "proxy/worker.h"
 #include "store/store_await.h"
+#include "store/subject.h"
 #include "stream/stream_relay.h"
 
 namespace gw::proxy {
@@ -108,9 +109,7 @@ net::awaitable<void> HttpConnection::relay_stream(Exchange& exchange, std::strin
         deps.sessions.find(session_id, exchange.now, executor, std::move(done));
       });
   if (found && *found) {
-    const store::KeyEnvironment environment = (*found)->subject.ends_with(":test")
-                                                  ? store::KeyEnvironment::test
-                                                  : store::KeyEnvironment::live;
+    const store::KeyEnvironment environment = store::environment_of((*found)->subject);
     decision::Identity identity = co_await worker_.decider().identify_account(
         (*found)->account_id, environment, decision_context_);
     caller = std::move(identity.caller);  // null when the store failed (logged) or it is gone

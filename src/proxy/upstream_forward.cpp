@@ -7,6 +7,7 @@
 
 #include <charconv>
 
+#include "core/ascii.h"
 #include "core/http_date.h"
 #include "proxy/head_reader.h"
 #include "proxy/hop_by_hop.h"
@@ -37,7 +38,7 @@ net::awaitable<bool> HttpConnection::forward(Exchange& exchange) {
   const bool client_keep_alive = parser.keep_alive();
   const bool has_body = !parser.is_done();
 
-  if (has_body && beast::iequals(req[http::field::expect], "100-continue")) {
+  if (has_body && core::iequals(req[http::field::expect], "100-continue")) {
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     arm(config.http.idle_timeout);
     auto [ec, n] = co_await net::async_write(stream_.socket(), net::buffer(kContinue), use_nothrow);
@@ -212,9 +213,8 @@ void HttpConnection::write_client_response_head(Exchange& exchange,
   for (const auto& field : res) {
     if (hop_by_hop.drops(field)) continue;
     const std::string_view name = field.name_string();
-    if (beast::iequals(name, "X-Request-ID")) continue;
-    if (exchange.verdict.decided &&
-        (name.size() > 12 && beast::iequals(name.substr(0, 12), "X-RateLimit-"))) {
+    if (core::iequals(name, "X-Request-ID")) continue;
+    if (exchange.verdict.decided && core::istarts_with(name, "X-RateLimit-")) {
       continue;
     }
     head.field(name, field.value());

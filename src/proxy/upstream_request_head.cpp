@@ -1,14 +1,13 @@
 #include "proxy/upstream_request_head.h"
 
-#include <boost/beast/core/string.hpp>
-
+#include "core/ascii.h"
 #include "proxy/client_address.h"
 #include "proxy/hop_by_hop.h"
 
 namespace gw::proxy {
 
 namespace http = boost::beast::http;
-using boost::beast::iequals;
+using core::iequals;
 
 void write_upstream_request_head(const http::request_header<>& req, const UpstreamRequest& request,
                                  HeadBuffer& out) {

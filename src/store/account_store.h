@@ -18,10 +18,10 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/json/object.hpp>
 
 #include "core/result.h"
+#include "store/post_result.h"
 
 namespace gw::store {
 
@@ -95,16 +95,12 @@ class AccountStore {
         result = KeyLookup{std::move(*record), std::move(*account)};
       }
     }
-    boost::asio::post(executor, [done = std::move(done), result = std::move(result)]() mutable {
-      done(std::move(result));
-    });
+    post_result(executor, std::move(done), std::move(result));
   }
 
   virtual void lookup_account(std::string_view id, const boost::asio::any_io_executor& executor,
                               AccountHandler done) {
-    boost::asio::post(executor, [done = std::move(done), result = get_account(id)]() mutable {
-      done(std::move(result));
-    });
+    post_result(executor, std::move(done), get_account(id));
   }
 };
 

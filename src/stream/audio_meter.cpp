@@ -24,6 +24,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <boost/url/grammar/hexdig_chars.hpp>
 #include <cstdint>
 #include <utility>
 
@@ -53,18 +54,7 @@ AudioShape shape_of(std::string_view type) {
 
 constexpr bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
+using boost::urls::grammar::hexdig_value;  // -1 for a character that is not a hex digit
 
 // Whether a key, read through its escapes, is `target` (ASCII). Never fails on odd escapes:
 // they just do not match. Reads stop at the first difference or at the closing quote, which
@@ -85,7 +75,7 @@ bool key_is(od::raw_json_string key, std::string_view target) {
     if (p[1] == 'u') {
       int code = 0;
       for (int k = 2; k < 6; ++k) {
-        const int digit = hex_value(p[k]);
+        const int digit = hexdig_value(p[k]);
         if (digit < 0) {
           return false;
         }
@@ -314,7 +304,7 @@ std::size_t base64_decoded_length(std::string_view raw) {
       if (c == 'u') {
         int code = 0;
         for (std::size_t k = 0; k < 4 && code >= 0; ++k) {
-          const int digit = i + 2 + k < raw.size() ? hex_value(raw[i + 2 + k]) : -1;
+          const int digit = i + 2 + k < raw.size() ? hexdig_value(raw[i + 2 + k]) : -1;
           code = digit < 0 ? -1 : code * 16 + digit;
         }
         c = code == '=' ? '=' : 'u';  // only '=' matters below

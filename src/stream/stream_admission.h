@@ -8,12 +8,13 @@
 // start and end only).
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
+
+#include "core/string_map.h"
 
 namespace gw::stream {
 
@@ -43,16 +44,9 @@ class StreamAdmission {
  private:
   void release(const std::string& session_id) noexcept;
 
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
-
   mutable std::mutex mutex_;
   std::size_t open_ = 0;
-  boost::unordered_flat_map<std::string, std::uint32_t, Hash, std::equal_to<>> per_session_;
+  core::StringMap<std::uint32_t> per_session_;
 };
 
 }  // namespace gw::stream

@@ -4,7 +4,9 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <boost/algorithm/hex.hpp>
 #include <climits>
+#include <iterator>
 
 namespace gw::store {
 namespace {
@@ -38,13 +40,9 @@ bool random_base62(std::size_t chars, std::string& out) {
 }
 
 bool random_hex(std::size_t bytes, std::string& out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::array<unsigned char, 32> buffer{};
   if (bytes > buffer.size() || !random_bytes(buffer.data(), bytes)) return false;
-  for (std::size_t i = 0; i < bytes; ++i) {
-    out.push_back(kHex[buffer[i] >> 4]);
-    out.push_back(kHex[buffer[i] & 0x0f]);
-  }
+  boost::algorithm::hex_lower(buffer.data(), buffer.data() + bytes, std::back_inserter(out));
   return true;
 }
 
@@ -76,10 +74,6 @@ bool looks_like_api_key(std::string_view plain_key) noexcept {
   bool all = true;
   for (char c : plain_key.substr(kLivePrefix.size())) all &= kBase62[static_cast<unsigned char>(c)];
   return all;
-}
-
-std::string_view environment_name(KeyEnvironment environment) noexcept {
-  return environment == KeyEnvironment::test ? "test" : "live";
 }
 
 }  // namespace gw::store

@@ -24,6 +24,4 @@ std::optional<KeyMaterial> generate_key_material(KeyEnvironment environment);
 // or lookup, so made-up strings cost nothing more than this scan.
 bool looks_like_api_key(std::string_view plain_key) noexcept;
 
-std::string_view environment_name(KeyEnvironment environment) noexcept;  // "live" / "test"
-
 }  // namespace gw::store

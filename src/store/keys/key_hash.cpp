@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <boost/algorithm/hex.hpp>
 #include <cstdio>
 #include <cstdlib>
 
@@ -18,12 +19,8 @@ std::string sha256_hex(std::string_view data) {
     std::fputs("fatal: OpenSSL SHA-256 failed\n", stderr);
     std::abort();
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(2 * length, '\0');
-  for (unsigned int i = 0; i < length; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0x0f];
-  }
+  boost::algorithm::hex_lower(digest.data(), digest.data() + length, out.begin());
   return out;
 }
 

@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <boost/asio/post.hpp>
 #include <boost/container/small_vector.hpp>
 #include <boost/container/string.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -27,8 +26,10 @@
 #include <unordered_set>
 #include <utility>
 
+#include "core/string_map.h"
 #include "limiter/check.h"
 #include "store/check_bounds.h"
+#include "store/post_result.h"
 
 namespace gw::store {
 namespace {
@@ -62,14 +63,8 @@ class LimitNames {
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept {
-      return std::hash<std::string_view>{}(s);
-    }
-  };
   std::mutex mutex_;
-  std::unordered_set<std::string, Hash, std::equal_to<>> names_;  // guarded by mutex_
+  std::unordered_set<std::string, core::StringHash, std::equal_to<>> names_;  // guarded by mutex_
 };
 
 // A lookup key carrying its precomputed hash, so a check hashes the subject only once.
@@ -130,13 +125,6 @@ std::size_t counter_index(Counters& counters, const LimitRef& ref, UnixNanos now
   counters.push_back(
       Counter{names.intern(ref.name), ref.spec, CounterState{}});
   return counters.size() - 1;
-}
-
-void post_outcome(const boost::asio::any_io_executor& executor, CheckHandler done,
-                  CheckOutcome outcome) {
-  boost::asio::post(executor, [done = std::move(done), outcome = std::move(outcome)]() mutable {
-    done(std::move(outcome));
-  });
 }
 
 }  // namespace
@@ -239,10 +227,10 @@ CheckResult MemoryCounterStore::peek_now(const CheckRequest& request, UnixNanos 
 void MemoryCounterStore::check(const CheckRequest& request, UnixNanos now,
                                boost::asio::any_io_executor executor, CheckHandler done) {
   if (auto error = check_bounds_error(request)) {
-    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
+    post_result(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
-  post_outcome(executor, std::move(done), check_now(request, now));
+  post_result(executor, std::move(done), check_now(request, now));
 }
 
 std::optional<CheckOutcome> MemoryCounterStore::check_immediately(const CheckRequest& request,
@@ -254,10 +242,10 @@ std::optional<CheckOutcome> MemoryCounterStore::check_immediately(const CheckReq
 void MemoryCounterStore::peek(const CheckRequest& request, UnixNanos now,
                               boost::asio::any_io_executor executor, CheckHandler done) {
   if (auto error = check_bounds_error(request)) {
-    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
+    post_result(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
-  post_outcome(executor, std::move(done), peek_now(request, now));
+  post_result(executor, std::move(done), peek_now(request, now));
 }
 
 std::size_t MemoryCounterStore::sweep(UnixNanos now) {

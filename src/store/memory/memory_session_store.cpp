@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <bit>
-#include <boost/asio/post.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <charconv>
 #include <functional>
@@ -20,7 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "core/string_map.h"
 #include "store/memory/session_slots_db.h"
+#include "store/post_result.h"
 
 namespace gw::store {
 namespace {
@@ -30,15 +31,8 @@ using core::UnixNanos;
 constexpr std::string_view kReservationPrefix = "rsv_";
 constexpr UnixNanos kNever = UnixNanos::max();
 
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
-
-template <typename V>
-using StringMap = boost::unordered_flat_map<std::string, V, StringHash, std::equal_to<>>;
+using core::StringHash;
+using core::StringMap;
 
 struct Slot {
   std::string account_id;
@@ -68,14 +62,6 @@ UnixNanos lease_end(UnixNanos now, std::chrono::seconds lease) {
   constexpr std::chrono::seconds kLongest{std::numeric_limits<std::int32_t>::max()};
   const UnixNanos length = std::clamp(lease, std::chrono::seconds{0}, kLongest);
   return now > kNever - length ? kNever : now + length;
-}
-
-template <typename T>
-void post_outcome(const boost::asio::any_io_executor& executor, SessionHandler<T> done,
-                  SessionOutcome<T> outcome) {
-  boost::asio::post(executor, [done = std::move(done), outcome = std::move(outcome)]() mutable {
-    done(std::move(outcome));
-  });
 }
 
 }  // namespace
@@ -439,41 +425,41 @@ void MemorySessionStore::acquire(std::string_view subject, std::string_view acco
                                  std::optional<std::int64_t> limit, UnixNanos now,
                                  std::chrono::seconds lease, boost::asio::any_io_executor executor,
                                  SessionHandler<SlotGrant> done) {
-  post_outcome(executor, std::move(done), acquire_now(subject, account_id, limit, now, lease));
+  post_result(executor, std::move(done), acquire_now(subject, account_id, limit, now, lease));
 }
 
 void MemorySessionStore::bind(std::string_view subject, std::string_view reservation,
                               std::string_view session_id, UnixNanos now,
                               std::chrono::seconds lease, boost::asio::any_io_executor executor,
                               SessionHandler<bool> done) {
-  post_outcome(executor, std::move(done), bind_now(subject, reservation, session_id, now, lease));
+  post_result(executor, std::move(done), bind_now(subject, reservation, session_id, now, lease));
 }
 
 void MemorySessionStore::cancel(std::string_view subject, std::string_view reservation,
                                 boost::asio::any_io_executor executor, SessionHandler<bool> done) {
-  post_outcome(executor, std::move(done), cancel_now(subject, reservation));
+  post_result(executor, std::move(done), cancel_now(subject, reservation));
 }
 
 void MemorySessionStore::release(std::string_view subject, std::string_view session_id,
                                  boost::asio::any_io_executor executor, SessionHandler<bool> done) {
-  post_outcome(executor, std::move(done), release_now(subject, session_id));
+  post_result(executor, std::move(done), release_now(subject, session_id));
 }
 
 void MemorySessionStore::find(std::string_view session_id, UnixNanos now,
                               boost::asio::any_io_executor executor,
                               SessionHandler<std::optional<SessionRecord>> done) {
-  post_outcome(executor, std::move(done), find_now(session_id, now));
+  post_result(executor, std::move(done), find_now(session_id, now));
 }
 
 void MemorySessionStore::renew(std::string_view session_id, UnixNanos now,
                                std::chrono::seconds lease, boost::asio::any_io_executor executor,
                                SessionHandler<bool> done) {
-  post_outcome(executor, std::move(done), renew_now(session_id, now, lease));
+  post_result(executor, std::move(done), renew_now(session_id, now, lease));
 }
 
 void MemorySessionStore::list(std::string_view subject, UnixNanos now,
                               boost::asio::any_io_executor executor, SessionHandler<Listing> done) {
-  post_outcome(executor, std::move(done), list_now(subject, now));
+  post_result(executor, std::move(done), list_now(subject, now));
 }
 
 }  // namespace gw::store

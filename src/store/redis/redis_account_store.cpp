@@ -11,6 +11,7 @@
 #include "store/keys/api_key_material.h"
 #include "store/keys/key_hash.h"
 #include "store/redis/redis_keys.h"
+#include "store/subject.h"
 
 namespace gw::store::redis {
 namespace {
@@ -28,10 +29,6 @@ return existed
 }
 
 AccountStoreError error_of(const StoreError& e) { return AccountStoreError{e.detail}; }
-
-KeyEnvironment environment_of(std::string_view text) {
-  return text == "test" ? KeyEnvironment::test : KeyEnvironment::live;
-}
 
 // An account from its stored fields; nullopt when it does not exist (no plan).
 AccountResult<std::optional<Account>> account_from(std::string_view id, bool exists,
@@ -59,7 +56,7 @@ std::optional<ApiKeyRecord> key_record_from(const redisReply* reply) {
   }
   return ApiKeyRecord{.key_id = std::string(reply_text(reply->element[0])),
                       .account_id = std::string(reply_text(reply->element[1])),
-                      .environment = environment_of(reply_text(reply->element[2]))};
+                      .environment = environment_named(reply_text(reply->element[2]))};
 }
 
 }  // namespace
@@ -191,7 +188,7 @@ AccountResult<std::vector<ApiKeyRecord>> RedisAccountStore::list_keys(std::strin
       continue;  // revoked meanwhile
     Listed entry{.record = {.key_id = key_id.str,
                             .account_id = std::string(account_id),
-                            .environment = environment_of(fields->elements[0].str)}};
+                            .environment = environment_named(fields->elements[0].str)}};
     const std::string& created = fields->elements[1].str;
     std::from_chars(created.data(), created.data() + created.size(), entry.created);
     listed.push_back(std::move(entry));
@@ -285,7 +282,7 @@ AccountResult<std::optional<ApiKeyRecord>> RedisAccountStore::find_key(std::stri
   }
   ApiKeyRecord record{.key_id = fields->elements[0].str,
                       .account_id = fields->elements[1].str,
-                      .environment = environment_of(fields->elements[2].str)};
+                      .environment = environment_named(fields->elements[2].str)};
   const std::string key = account_key(record.account_id);
   auto exists = call(key, {"EXISTS", key});
   if (!exists) return core::unexpected(std::move(exists.error()));

@@ -44,12 +44,17 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "core/result.h"
-#include "store/redis/cluster_slots.h"
 #include "store/counter_store.h"
-#include "store/redis/redis_url.h"
+#include "store/redis/cluster_slots.h"
 #include "store/redis/script.h"
+#include "store/redis_url.h"
 
 namespace gw::store::redis {
+
+// The seeds' type and parser are store/'s (config's check uses the same parser); the
+// redis:: names remain for the code that spells them so.
+using store::parse_redis_url;
+using store::RedisUrl;
 
 // The reply is valid only during the callback. An error reply (REDIS_REPLY_ERROR) is a
 // reply, not a StoreError: it is the command's answer.

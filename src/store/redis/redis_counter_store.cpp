@@ -2,12 +2,12 @@
 
 #include <array>
 #include <atomic>
-#include <boost/asio/post.hpp>
 #include <boost/container/small_vector.hpp>
 #include <memory>
 #include <utility>
 #include <vector>
 
+#include "store/post_result.h"
 #include "store/redis/check_script.h"
 
 namespace gw::store {
@@ -72,13 +72,6 @@ OverLimitCache* local_cache(std::uint64_t id, std::size_t capacity) {
   return slots.back().cache.get();
 }
 
-void post_outcome(const boost::asio::any_io_executor& executor, CheckHandler done,
-                  CheckOutcome outcome) {
-  boost::asio::post(executor, [done = std::move(done), outcome = std::move(outcome)]() mutable {
-    done(std::move(outcome));
-  });
-}
-
 CheckOutcome decode(const redis::ReplyResult& reply, std::size_t limit_count) {
   if (!reply) return core::unexpected(reply.error());
   return redis::decode_check_reply(*reply, limit_count);
@@ -97,11 +90,11 @@ RedisCounterStore::RedisCounterStore(redis::RedisClient& client, RedisCounterSto
 void RedisCounterStore::check(const CheckRequest& request, core::UnixNanos now,
                               boost::asio::any_io_executor executor, CheckHandler done) {
   if (auto error = redis::check_request_error(request)) {
-    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
+    post_result(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
   if (request.limits.empty()) {
-    post_outcome(executor, std::move(done), CheckResult{.admitted = true});
+    post_result(executor, std::move(done), CheckResult{.admitted = true});
     return;
   }
   const redis::CheckCall call(request, redis::CheckMode::check);
@@ -145,11 +138,11 @@ void RedisCounterStore::peek(const CheckRequest& request, core::UnixNanos now,
                              boost::asio::any_io_executor executor, CheckHandler done) {
   (void)now;
   if (auto error = redis::check_request_error(request)) {
-    post_outcome(executor, std::move(done), core::unexpected(std::move(*error)));
+    post_result(executor, std::move(done), core::unexpected(std::move(*error)));
     return;
   }
   if (request.limits.empty()) {
-    post_outcome(executor, std::move(done), CheckResult{.admitted = true});
+    post_result(executor, std::move(done), CheckResult{.admitted = true});
     return;
   }
   const redis::CheckCall call(request, redis::CheckMode::peek);

@@ -9,35 +9,38 @@
 
 namespace gw::store::redis {
 
+// "kg:{acct:<subject>}<suffix>": the hash tag that keeps a subject's keys in one slot.
+inline constexpr std::string_view kSubjectKeyPrefix = "kg:{acct:";
+inline std::string subject_key(std::string_view subject, std::string_view suffix) {
+  std::string key;
+  key.reserve(kSubjectKeyPrefix.size() + subject.size() + suffix.size());
+  key.append(kSubjectKeyPrefix).append(subject).append(suffix);
+  return key;
+}
+
 // --- Rate-limit counters (RedisCounterStore, check_script.h) ---
 
 // Hash: one field per limit name -> the spec the counter was kept under (algorithm letter,
 // limit, window in us) and its limiter::CounterState in microseconds, packed as
 // struct.pack('>c1ddddd') by the check script. The script sets the hash's expiry: when no
 // counter in it matters any more.
-inline constexpr std::string_view kCountersKeyPrefix = "kg:{acct:";
+inline constexpr std::string_view kCountersKeyPrefix = kSubjectKeyPrefix;
 inline constexpr std::string_view kCountersKeySuffix = "}:counters";
 
 inline std::string counters_key(std::string_view subject) {
-  std::string key(kCountersKeyPrefix);
-  key.append(subject).append(kCountersKeySuffix);
-  return key;
+  return subject_key(subject, kCountersKeySuffix);
 }
 
 // --- Session slots (RedisSessionStore, session_scripts.h) ---
 
 // Sorted set: a subject's slots ("r:<reservation>", "s:<session id>") by lease expiry (ms).
 inline std::string session_slots_key(std::string_view subject) {
-  std::string key = "kg:{acct:";
-  key.append(subject).append("}:slots");
-  return key;
+  return subject_key(subject, "}:slots");
 }
 
 // Hash: the same members -> "<created ms>:<account id>". Same slot as session_slots_key.
 inline std::string session_records_key(std::string_view subject) {
-  std::string key = "kg:{acct:";
-  key.append(subject).append("}:sessions");
-  return key;
+  return subject_key(subject, "}:sessions");
 }
 
 // String (JSON) with PX = lease: a bound session's subject, account and times, in the

@@ -5,13 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <boost/asio/post.hpp>
+#include <boost/algorithm/hex.hpp>
 #include <limits>
 #include <memory>
 #include <random>
 #include <string>
 #include <utility>
 
+#include "store/post_result.h"
 #include "store/redis/redis_keys.h"
 #include "store/redis/resp.h"
 #include "store/redis/session_replies.h"
@@ -41,13 +42,9 @@ std::string new_reservation_id() {
     std::seed_seq seed{device(), device(), device(), device()};
     return std::mt19937_64(seed);
   }();
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::uint64_t bits = rng();
+  const std::uint64_t bits = rng();
   std::string id(16, '0');
-  for (char& c : id) {
-    c = kHex[bits & 0xf];
-    bits >>= 4;
-  }
+  boost::algorithm::hex_lower(&bits, &bits + 1, id.begin());  // 16 digits of one uint64
   return id;
 }
 
@@ -58,13 +55,9 @@ StoreError protocol_error(std::string detail) {
       .code = StoreErrc::protocol_error, .transient = false, .detail = std::move(detail)};
 }
 
-std::string_view text_of(const redisReply* reply) {
-  return reply->str ? std::string_view(reply->str, reply->len) : std::string_view();
-}
-
 // An error reply is the command's answer; these ones pass once the server is ready.
 StoreError error_reply(std::string_view what, const redisReply* reply) {
-  const std::string_view text = text_of(reply);
+  const std::string_view text = redis::reply_text(reply);
   StoreError error = protocol_error("redis " + std::string(what) + ": " + std::string(text));
   for (std::string_view prefix :
        {"LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY"}) {
@@ -152,7 +145,7 @@ void RedisSessionStore::bind(std::string_view subject, std::string_view reservat
                              boost::asio::any_io_executor executor, SessionHandler<bool> done) {
   if (session_id.empty()) {
     // Nothing to bind to; the reservation stays for a cancel(), as in memory.
-    boost::asio::post(executor, [done = std::move(done)] { done(false); });
+    post_result(executor, std::move(done), SessionOutcome<bool>(false));
     return;
   }
   const std::string slots = redis::session_slots_key(subject);
@@ -259,7 +252,7 @@ void RedisSessionStore::find(std::string_view session_id, UnixNanos now,
         const redisReply* r = *reply;
         if (r->type == REDIS_REPLY_NIL) return done(std::optional<SessionRecord>());
         if (r->type != REDIS_REPLY_STRING) return done(core::unexpected(unexpected_reply("find")));
-        auto record = redis::parse_session_value(session_id, text_of(r));
+        auto record = redis::parse_session_value(session_id, redis::reply_text(r));
         if (!record)
           return done(core::unexpected(protocol_error("redis find: malformed session key")));
         if (time == Time::caller && record->lease_expires <= now) {
@@ -286,7 +279,7 @@ void RedisSessionStore::renew(std::string_view session_id, UnixNanos now,
         if ((*reply)->type != REDIS_REPLY_STRING) {
           return done(core::unexpected(unexpected_reply("renew")));
         }
-        auto record = redis::parse_session_value(session_id, text_of(*reply));
+        auto record = redis::parse_session_value(session_id, redis::reply_text(*reply));
         if (!record)
           return done(core::unexpected(protocol_error("redis renew: malformed session key")));
 

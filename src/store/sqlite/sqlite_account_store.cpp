@@ -10,6 +10,7 @@
 #include "store/keys/api_key_material.h"
 #include "store/keys/key_hash.h"
 #include "store/sqlite_statement.h"
+#include "store/subject.h"
 
 namespace gw::store {
 namespace {
@@ -280,10 +281,9 @@ AccountResult<std::vector<ApiKeyRecord>> SqliteAccountStore::list_keys(
     const int rc = use.step();
     if (rc == SQLITE_DONE) break;
     if (rc != SQLITE_ROW) return core::unexpected(error("list_keys"));
-    keys.push_back(
-        {.key_id = use.text(0),
-         .account_id = std::string(account_id),
-         .environment = use.text(1) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
+    keys.push_back({.key_id = use.text(0),
+                    .account_id = std::string(account_id),
+                    .environment = environment_named(use.text(1))});
   }
   return keys;
 }
@@ -369,10 +369,9 @@ AccountResult<std::optional<ApiKeyRecord>> SqliteAccountStore::find_key(
   const int rc = use.step();
   if (rc == SQLITE_DONE) return std::optional<ApiKeyRecord>();
   if (rc != SQLITE_ROW) return core::unexpected(error("find_key"));
-  return std::optional<ApiKeyRecord>(ApiKeyRecord{
-      .key_id = use.text(0),
-      .account_id = use.text(1),
-      .environment = use.text(2) == "test" ? KeyEnvironment::test : KeyEnvironment::live});
+  return std::optional<ApiKeyRecord>(ApiKeyRecord{.key_id = use.text(0),
+                                                  .account_id = use.text(1),
+                                                  .environment = environment_named(use.text(2))});
 }
 
 }  // namespace gw::store
