@@ -92,6 +92,7 @@ class StreamRelay {
   std::string session_id_;
   StreamLimiter limiter_;
   std::uint64_t max_message_bytes_;
+  std::uint64_t max_buffered_bytes_;
   std::uint64_t store_version_;
   std::uint64_t policy_version_;
   std::chrono::nanoseconds refreshed_at_;
@@ -99,7 +100,6 @@ class StreamRelay {
   bool relaying_ = true;           // until both directions are done
   bool going_away_ = false;        // go_away() was called
   bool upstream_closing_ = false;  // close_upstream() has sent (or is sending) the close
-  std::uint64_t max_buffered_bytes_;
   net::steady_timer idle_timer_;
 
   // Client writes come from both loops (relayed messages, error frames, closes): one at
