@@ -39,9 +39,7 @@ net::awaitable<bool> HttpConnection::answer_rate_limits(Exchange& exchange) {
         exchange.now,
         /*peek=*/true);
     if (!outcome) {
-      co_await respond_error(exchange, http::status::service_unavailable, "api_error",
-                             "rate_limiter_unavailable",
-                             "The rate limiter is unavailable. Retry later.");
+      co_await respond_refusal(exchange, decision::rate_limiter_unavailable());
       co_return false;
     }
     if (!group) {
