@@ -1,0 +1,18 @@
+// One HTTP/1.1 client connection of the mock: reads each request (the body counted and
+// hashed, never stored), answers it through api_routes.h after any X-Mock-Delay-Ms, and
+// keeps the connection alive while the client does; a stream connect goes to
+// stream_session.h with the socket.
+//
+// Thread safety: the connection runs on the strand `socket` was accepted into; stop()
+// reaches it through the registry in `state`.
+#pragma once
+
+#include <memory>
+
+#include "mock/mock_state.h"
+
+namespace gw::mock {
+
+void serve_http(tcp::socket socket, std::shared_ptr<MockState> state);
+
+}  // namespace gw::mock
