@@ -1,11 +1,12 @@
-// The mock API's answers; see api_routes.h.
+// The mock API's answers and FakeSessions; see api_routes.h.
 #include "mock/api_routes.h"
 
 #include <algorithm>
-#include <boost/algorithm/string/case_conv.hpp>
+#include <boost/algorithm/hex.hpp>
+#include <cctype>
 #include <optional>
+#include <random>
 #include <ranges>
-#include <string>
 #include <vector>
 
 #include "mock/wire_text.h"
@@ -14,6 +15,13 @@ namespace gw::mock {
 namespace {
 
 constexpr std::uint64_t kMaxDelayMs = 10 * 60 * 1000;
+
+std::string random_hex(std::size_t bytes) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string raw(bytes, '\0');
+  for (char& c : raw) c = static_cast<char>(rng());
+  return boost::algorithm::hex_lower(raw);
+}
 
 std::vector<std::string_view> segments(std::string_view path) {  // empty ones dropped
   std::vector<std::string_view> out;
@@ -52,7 +60,8 @@ http::response<http::string_body> json_response(http::status status, unsigned ve
 json::object echo_headers(const MockRequest& req) {
   json::object headers;
   for (const auto& field : req) {
-    const auto name = boost::algorithm::to_lower_copy(std::string(field.name_string()));
+    std::string name(field.name_string());
+    std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
     if (auto* seen = headers.if_contains(name)) {
       seen->as_string().append(", ").append(json_text(field.value()));
     } else {
@@ -62,19 +71,20 @@ json::object echo_headers(const MockRequest& req) {
   return headers;
 }
 
-// The fields the Kallglot routes put before the echo; `status` is 0 unless X-Mock-Status.
+// The fields the session routes put before the echo. `status` is X-Mock-Status or 0, which
+// POST /v1/sessions makes 201; an X-Mock-Status outside 2xx changes no session.
 json::object session_fields(const MockRequest& req, std::string_view path, int& status,
                             FakeSessions& sessions) {
   const auto segs = segments(path);
   if (segs.size() < 2 || segs[0] != "v1" || segs[1] != "sessions") return {};
   const bool succeeds = status == 0 || (status >= 200 && status < 300);
-  const auto verb = req.method();
-  if (segs.size() == 2 && verb == http::verb::post) {
+  if (segs.size() == 2 && req.method() == http::verb::post) {
     if (status == 0) status = 201;
     if (!succeeds) return {};
     const auto session = sessions.create();
     std::string host(req[http::field::host]);
-    if (host.empty()) host = "localhost";
+    const std::string url =
+        "ws://" + (host.empty() ? "localhost" : host) + "/v1/sessions/" + session.id + "/connect";
     json::object fields;
     const auto omit = req.find("X-Mock-Omit-Id");
     if (omit == req.end() || (omit->value() != "1" && !beast::iequals(omit->value(), "true"))) {
@@ -82,23 +92,41 @@ json::object session_fields(const MockRequest& req, std::string_view path, int& 
     }
     fields["object"] = "session";
     fields["status"] = "active";
-    fields["stream"] = {
-        {"url", json_text("ws://" + host + "/v1/sessions/" + session.id + "/connect")},
-        {"token", session.stream_token}};
+    fields["stream"] = {{"url", json_text(url)}, {"token", session.stream_token}};
     return fields;
   }
   const std::string id(segs.size() >= 3 ? segs[2] : "");
-  if (segs.size() == 4 && segs[3] == "end" && verb == http::verb::post) {
+  if (segs.size() == 4 && segs[3] == "end" && req.method() == http::verb::post) {
     if (succeeds) sessions.end(id);
     return {{"id", json_text(id)}, {"object", "session"}, {"status", "ended"}};
   }
-  if (segs.size() == 3 && verb == http::verb::get) {
+  if (segs.size() == 3 && req.method() == http::verb::get) {
     return {{"id", json_text(id)}, {"object", "session"}, {"status", sessions.status(id)}};
   }
   return {};
 }
 
 }  // namespace
+
+FakeSessions::Created FakeSessions::create() {
+  Created created{"sess_" + random_hex(12), "kst_" + random_hex(16)};
+  set(created.id, "active");
+  return created;
+}
+
+void FakeSessions::end(const std::string& id) { set(id, "ended"); }
+
+std::string FakeSessions::status(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  const auto it = status_.find(id);
+  return it == status_.end() ? "active" : it->second;
+}
+
+void FakeSessions::set(const std::string& id, const char* status) {
+  std::lock_guard lock(mu_);
+  if (status_.size() >= 100000) status_.clear();
+  status_[id] = status;
+}
 
 Target split_target(std::string_view target) {
   const auto q = target.find('?');
@@ -109,9 +137,9 @@ Target split_target(std::string_view target) {
 bool is_control_path(std::string_view path) { return path.starts_with("/__mock/"); }
 
 bool is_stream_connect(const MockRequest& req, std::string_view path) {
+  if (!websocket::is_upgrade(req)) return false;
   const auto segs = segments(path);
-  return websocket::is_upgrade(req) && segs.size() == 4 && segs[0] == "v1" &&
-         segs[1] == "sessions" && segs[3] == "connect";
+  return segs.size() == 4 && segs[0] == "v1" && segs[1] == "sessions" && segs[3] == "connect";
 }
 
 Answer answer(const MockRequest& req, MockState& state) {
@@ -168,7 +196,7 @@ http::message_generator refuse_stream(const MockRequest& req) {
 
 http::message_generator refuse_malformed(http::status status, std::string_view why) {
   auto res = json_response(status, 11, false, error_body(why));
-  res.keep_alive(false);  // again: Connection goes after Content-Length, as it always has
+  res.keep_alive(false);  // once more, after the body: Connection follows Content-Length
   return res;
 }
 

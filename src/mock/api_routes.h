@@ -1,17 +1,45 @@
 // The mock Kallglot API's answers to HTTP requests (the contract is in mock_upstream.h): the
-// /__mock/* controls, the X-Mock-* test controls, the session routes over FakeSessions, and
-// the JSON echo of what every request carried.
+// /__mock/* controls, the X-Mock-* test controls, the session routes over their fake state,
+// and the JSON echo of what every request carried.
 //
-// Thread safety: pure functions apart from `state`, which is thread-safe.
+// Thread safety: the functions are pure but for `state`; MockState may be used from any
+// thread.
 #pragma once
 
 #include <chrono>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "mock/bodies.h"
-#include "mock/mock_state.h"
+#include "mock/mock_stats.h"
 
 namespace gw::mock {
+
+// The sessions handed out and which were ended; an id never seen is "active". Past 100000
+// the table starts over: benchmarks create millions, and the status is cosmetic.
+class FakeSessions {
+ public:
+  struct Created {
+    std::string id;            // sess_ and 24 hex digits
+    std::string stream_token;  // kst_ and 32 hex digits
+  };
+  Created create();
+  void end(const std::string& id);
+  std::string status(const std::string& id) const;  // "active" or "ended"
+
+ private:
+  void set(const std::string& id, const char* status);
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, std::string> status_;  // guarded by mu_
+};
+
+// What every connection of one MockUpstream shares.
+struct MockState {
+  MockStats stats;
+  FakeSessions sessions;
+};
 
 struct Target {
   std::string_view path;

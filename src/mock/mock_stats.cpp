@@ -4,6 +4,13 @@
 #include "mock/wire_text.h"
 
 namespace gw::mock {
+namespace {
+
+constexpr const char* kCounterNames[] = {
+    "connections_total", "connections_active", "ws_connections_total", "ws_connections_active",
+    "ws_messages",       "ws_bytes",           "ws_messages_sent",     "ws_bytes_sent"};
+
+}  // namespace
 
 void MockStats::count_request(std::string_view path) {
   std::lock_guard lock(mu_);
@@ -27,33 +34,27 @@ boost::json::object MockStats::to_json() const {
   std::lock_guard lock(mu_);
   boost::json::object by_path;
   for (const auto& [path, n] : by_path_) by_path[json_text(path)] = n;
+  boost::json::object out{
+      {"requests", requests_}, {"by_path", std::move(by_path)}, {"body_bytes", body_bytes_}};
+  for (std::size_t i = 0; i < counters_.size(); ++i) out[kCounterNames[i]] = counters_[i].load();
   boost::json::object close_codes;
   for (const auto& [code, n] : ws_close_codes_) close_codes[std::to_string(code)] = n;
-  boost::json::value last_close;  // null until a client closed
+  out["ws_close_codes"] = std::move(close_codes);
+  out["ws_last_close"] = nullptr;
   if (last_close_) {
-    last_close = {{"code", last_close_->first}, {"reason", json_text(last_close_->second)}};
+    out["ws_last_close"] = {{"code", last_close_->first},
+                            {"reason", json_text(last_close_->second)}};
   }
-  return {{"requests", requests_},
-          {"by_path", std::move(by_path)},
-          {"body_bytes", body_bytes_},
-          {"connections_total", connections_total.load()},
-          {"connections_active", connections_active.load()},
-          {"ws_connections_total", ws_connections_total.load()},
-          {"ws_connections_active", ws_connections_active.load()},
-          {"ws_messages", ws_messages.load()},
-          {"ws_bytes", ws_bytes.load()},
-          {"ws_messages_sent", ws_messages_sent.load()},
-          {"ws_bytes_sent", ws_bytes_sent.load()},
-          {"ws_close_codes", std::move(close_codes)},
-          {"ws_last_close", std::move(last_close)}};
+  return out;
 }
 
 void MockStats::reset() {
   std::lock_guard lock(mu_);
   requests_ = body_bytes_ = 0;
   by_path_.clear();
-  connections_total = ws_connections_total = 0;
-  ws_messages = ws_bytes = ws_messages_sent = ws_bytes_sent = 0;
+  for (std::size_t i = 0; i < counters_.size(); ++i) {
+    if (i != connections_active && i != ws_connections_active) counters_[i] = 0;
+  }
   ws_close_codes_.clear();
   last_close_.reset();
 }

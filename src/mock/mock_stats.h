@@ -1,10 +1,11 @@
 // What GET /__mock/stats reports (its fields are listed in mock_upstream.h): requests by
 // path, body bytes, connections, and the session streams' messages and close codes.
 //
-// Thread safety: every member may be used from any thread (atomics, the rest under one
-// mutex).
+// Thread safety: every method may be called from any thread (atomic counters; the rest
+// under one mutex).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <cstdint>
@@ -20,14 +21,21 @@ namespace gw::mock {
 
 class MockStats {
  public:
-  std::atomic<std::uint64_t> connections_total{0};
-  std::atomic<std::int64_t> connections_active{0};  // HTTP and stream connections
-  std::atomic<std::uint64_t> ws_connections_total{0};
-  std::atomic<std::int64_t> ws_connections_active{0};
-  std::atomic<std::uint64_t> ws_messages{0};  // data messages received, control ones included
-  std::atomic<std::uint64_t> ws_bytes{0};
-  std::atomic<std::uint64_t> ws_messages_sent{0};
-  std::atomic<std::uint64_t> ws_bytes_sent{0};
+  // In the order /__mock/stats lists them. ws_messages counts every data message received,
+  // ping and stats requests included.
+  enum Counter {
+    connections_total,
+    connections_active,  // HTTP connections and streams
+    ws_connections_total,
+    ws_connections_active,
+    ws_messages,
+    ws_bytes,
+    ws_messages_sent,
+    ws_bytes_sent,
+  };
+  void add(Counter counter, std::int64_t n = 1) {
+    counters_[counter].fetch_add(n, std::memory_order_relaxed);
+  }
 
   void count_request(std::string_view path);
   void count_body(std::uint64_t bytes);
@@ -38,7 +46,23 @@ class MockStats {
   // Zeroes everything but the *_active gauges.
   void reset();
 
+  // Counts one in `counter` for its lifetime: an open connection.
+  class Open {
+   public:
+    Open(MockStats& stats, Counter counter) : stats_(stats), counter_(counter) {
+      stats.add(counter);
+    }
+    ~Open() { stats_.add(counter_, -1); }
+    Open(const Open&) = delete;
+    Open& operator=(const Open&) = delete;
+
+   private:
+    MockStats& stats_;
+    Counter counter_;
+  };
+
  private:
+  std::array<std::atomic<std::int64_t>, ws_bytes_sent + 1> counters_{};
   mutable std::mutex mu_;
   std::uint64_t requests_ = 0;                                       // guarded by mu_
   std::uint64_t body_bytes_ = 0;                                     // guarded by mu_

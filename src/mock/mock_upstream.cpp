@@ -1,9 +1,9 @@
-// MockUpstream: the acceptors, stop(), and the `mock-upstream` command; see mock_upstream.h.
+// MockUpstream: the acceptors, and the `mock-upstream` command; see mock_upstream.h.
 #include "mock/mock_upstream.h"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -11,10 +11,8 @@
 #include <cstdio>
 #include <optional>
 #include <thread>
-#include <vector>
 
 #include "mock/http_session.h"
-#include "mock/mock_state.h"
 #include "mock/wire_text.h"
 
 namespace gw::mock {
@@ -25,15 +23,15 @@ std::string display(const std::string& host, std::uint16_t port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+// Each connection gets a strand of its own, so any number of threads may run `ioc`.
 net::awaitable<void> accept_loop(net::io_context& ioc, std::shared_ptr<tcp::acceptor> acceptor,
                                  std::shared_ptr<MockState> state) {
   for (;;) {
     auto [ec, socket] = co_await acceptor->async_accept(net::make_strand(ioc), use_nothrow);
-    if (state->stopped || ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
+    if (ec == net::error::operation_aborted || !acceptor->is_open()) co_return;
     if (ec) {  // out of descriptors and the like: back off briefly instead of spinning
       net::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(10));
       co_await pause.async_wait(use_nothrow);
-      if (state->stopped) co_return;
       continue;
     }
     beast::error_code ignored;
@@ -47,14 +45,13 @@ struct ListenAddress {
   std::uint16_t port = 0;
 };
 
+// "host:port", "[v6]:port", or a bare port for 127.0.0.1.
 std::optional<ListenAddress> parse_listen_address(std::string_view text) {
   const auto authority = boost::urls::parse_authority(text);
   if (!authority || authority->has_userinfo()) return std::nullopt;
-  ListenAddress out{authority->host_address(), 0};
-  std::string port_text = authority->port();
-  if (!authority->has_port()) {  // a bare port
-    port_text = std::exchange(out.host, "127.0.0.1");
-  }
+  ListenAddress out{authority->host_address()};
+  std::string port_text(authority->port());
+  if (!authority->has_port()) port_text = std::exchange(out.host, "127.0.0.1");
   const auto port = parse_decimal(port_text);
   if (!port || *port > 65535 || out.host.empty()) return std::nullopt;
   out.port = static_cast<std::uint16_t>(*port);
@@ -81,6 +78,7 @@ core::Result<std::uint16_t, std::string> MockUpstream::listen(const std::string&
     address = results.begin()->endpoint().address();
   }
   const tcp::endpoint endpoint(address, port);
+  // On a strand: stop() closes it from another thread.
   auto acceptor = std::make_shared<tcp::acceptor>(net::make_strand(ioc_));
   const auto failed = [&](const char* step) {
     return core::unexpected(std::string(step) + " " + display(host, port) + ": " + ec.message());
@@ -91,15 +89,23 @@ core::Result<std::uint16_t, std::string> MockUpstream::listen(const std::string&
   if (acceptor->listen(net::socket_base::max_listen_connections, ec); ec) return failed("listen");
   const std::uint16_t bound = acceptor->local_endpoint(ec).port();
   if (ec) return failed("local_endpoint");
-  state_->connections.add(acceptor);
-  state_->stopped = false;
+  {
+    std::lock_guard lock(mu_);
+    acceptors_.push_back(acceptor);
+  }
   net::co_spawn(acceptor->get_executor(), accept_loop(ioc_, acceptor, state_), net::detached);
   return bound;
 }
 
 void MockUpstream::stop() {
-  state_->stopped = true;
-  state_->connections.close_all();
+  std::lock_guard lock(mu_);
+  for (auto& acceptor : acceptors_) {
+    net::post(acceptor->get_executor(), [acceptor] {
+      beast::error_code ignored;
+      acceptor->close(ignored);
+    });
+  }
+  acceptors_.clear();
 }
 
 int run_mock_upstream(const std::string& listen_addr, int threads) {

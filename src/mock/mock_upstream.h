@@ -46,22 +46,22 @@
 // so uploads of any size use constant memory. Connections are kept alive (HTTP/1.1). Bytes
 // >= 0x80 in what is echoed are read as Latin-1, so every JSON answer is valid UTF-8.
 //
-// The pieces: http_session.h (the connection), api_routes.h (the answers), stream_session.h
-// (session streams), mock_stats.h and fake_sessions.h (the state), bodies.h (body types).
+// The pieces: http_session.h (a connection), api_routes.h (the answers and the fake
+// sessions), stream_session.h (session streams), mock_stats.h, bodies.h (body types).
 //
 // Thread safety: the io_context may be run by any number of threads; each connection runs on
 // its own strand. listen() and stop() may be called from any thread. Nothing here throws.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
-
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
 
 namespace gw::mock {
 
@@ -80,13 +80,15 @@ class MockUpstream {
   // once (one acceptor per call).
   core::Result<std::uint16_t, std::string> listen(const std::string& host, std::uint16_t port);
 
-  // Closes the acceptors and every open connection; pending operations complete with
-  // operation_aborted so the io_context runs out of work. Idempotent.
+  // Closes the acceptors. Open connections end when the io_context stops (the command and
+  // the demo stop it right after). Idempotent.
   void stop();
 
  private:
   boost::asio::io_context& ioc_;
   std::shared_ptr<MockState> state_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;  // guarded by mu_
 };
 
 // `kallglot-gateway mock-upstream`: runs a MockUpstream on `listen_addr` ("host:port",

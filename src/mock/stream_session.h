@@ -2,15 +2,13 @@
 // flood, close_after_ms, and the {"type":"ping"} / {"type":"stats"} replies that
 // mock_upstream.h describes.
 //
-// Thread safety: serve_stream() is called on the connection's strand; the stream then runs
-// there, and stop() reaches it through the registry in `state`.
+// Thread safety: the stream runs on the executor (a strand) of the socket it was given.
 #pragma once
 
 #include <memory>
 #include <string_view>
 
-#include "mock/bodies.h"
-#include "mock/mock_state.h"
+#include "mock/api_routes.h"
 
 namespace gw::mock {
 
