@@ -13,8 +13,8 @@
 #include <thread>
 
 #include "app/gateway_app.h"
-#include "app/mock_upstream.h"
 #include "config/config_loader.h"
+#include "mock/mock_upstream.h"
 
 namespace gw::app {
 namespace {
@@ -34,7 +34,7 @@ std::string random_hex(std::size_t bytes) {
 int run_demo(std::uint16_t port, std::uint16_t admin_port) {
   // The mock API runs on its own thread and an ephemeral port.
   boost::asio::io_context upstream_io{1};
-  MockUpstream upstream(upstream_io);
+  mock::MockUpstream upstream(upstream_io);
   auto upstream_port = upstream.listen("127.0.0.1", 0);
   if (!upstream_port) {
     spdlog::error("demo: mock upstream: {}", upstream_port.error());

@@ -8,8 +8,8 @@
 
 #include "app/demo.h"
 #include "app/gateway_app.h"
-#include "app/mock_upstream.h"
 #include "config/config_loader.h"
+#include "mock/mock_upstream.h"
 
 namespace {
 
@@ -73,6 +73,6 @@ int main(int argc, char** argv) {
   if (*serve_cmd) return serve(config_path);
   if (*demo_cmd) return gw::app::run_demo(demo_port, demo_admin_port);
   if (*check_cmd) return gw::config::run_check_config(check_path);
-  if (*mock_cmd) return gw::app::run_mock_upstream(mock_listen, mock_threads);
+  if (*mock_cmd) return gw::mock::run_mock_upstream(mock_listen, mock_threads);
   return 2;
 }

@@ -27,6 +27,7 @@
 //   mode=flood&bytes=N        N bytes of binary messages (64 KiB each, byte i of each is
 //                             'a' + i % 26) are sent right after the handshake
 //   close_after_ms=N          the mock closes with 4001 "mock closing" after N ms
+//   hash=0                    no SHA-256 of the data (benchmarks); "sha256" is then "off"
 // In every mode, a text message {"type":"ping"[,"id":X]} is answered {"type":"pong"[,"id":X]}
 // and {"type":"stats"} is answered {"type":"stats","messages":N,"bytes":B,"sha256":"<hex>"}
 // over the data messages received on this stream so far (SHA-256 of their payloads
@@ -35,32 +36,36 @@
 // unfragmented, and messages up to 64 MiB are accepted (reassembled from fragments). When
 // more than 4 MiB of echoes wait for a client that does not read, the mock stops reading.
 //
-// Test controls (request headers): `X-Mock-Status: N` answers with status N (100..599 except
-// 1xx); `X-Mock-Delay-Ms: N` answers after N ms (async timer); `X-Mock-Body-Bytes: N` answers
+// Test controls (request headers): `X-Mock-Status: N` answers with status N (200..599);
+// `X-Mock-Delay-Ms: N` answers after N ms (async timer); `X-Mock-Body-Bytes: N` answers
 // with an N-byte body streamed from a fixed buffer (byte i is 'a' + i % 26,
 // application/octet-stream) instead of JSON; `X-Mock-Omit-Id: 1` makes POST /v1/sessions
 // answer without an "id". /__mock/* requests are never counted in the stats.
 //
 // Request bodies are never buffered: they are counted and hashed (SHA-256) as they arrive,
-// so uploads of any size use constant memory. Connections are kept alive (HTTP/1.1).
+// so uploads of any size use constant memory. Connections are kept alive (HTTP/1.1). Bytes
+// >= 0x80 in what is echoed are read as Latin-1, so every JSON answer is valid UTF-8.
+//
+// The pieces: http_session.h (a connection), api_routes.h (the answers and the fake
+// sessions), stream_session.h (session streams), mock_stats.h, bodies.h (body types).
 //
 // Thread safety: the io_context may be run by any number of threads; each connection runs on
 // its own strand. listen() and stop() may be called from any thread. Nothing here throws.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
-namespace boost::asio {
-class io_context;
-}  // namespace boost::asio
+namespace gw::mock {
 
-namespace gw::app {
-
-struct MockUpstreamState;  // defined in mock_upstream.cpp
+struct MockState;
 
 class MockUpstream {
  public:
@@ -70,21 +75,26 @@ class MockUpstream {
   MockUpstream(const MockUpstream&) = delete;
   MockUpstream& operator=(const MockUpstream&) = delete;
 
-  // Binds host:port (port 0 = ephemeral) and starts accepting on the io_context. Returns the
-  // bound port, or a message. May be called more than once (one acceptor per call).
+  // Binds `host` (an address, IPv6 without brackets, or a name) and `port` (0 = ephemeral)
+  // and starts accepting. Returns the bound port, or a message. May be called more than
+  // once (one acceptor per call).
   core::Result<std::uint16_t, std::string> listen(const std::string& host, std::uint16_t port);
 
-  // Closes the acceptors and every open connection; pending operations complete with
-  // operation_aborted so the io_context runs out of work. Idempotent.
+  // Closes the acceptors. Open connections end when the io_context stops (the command and
+  // the demo stop it right after). Idempotent.
   void stop();
 
  private:
-  std::shared_ptr<MockUpstreamState> state_;
+  boost::asio::io_context& ioc_;
+  std::shared_ptr<MockState> state_;
+  std::mutex mu_;
+  std::vector<std::shared_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;  // guarded by mu_
 };
 
-// Runs a MockUpstream on `listen_addr` ("host:port", "[v6]:port") with `threads` threads
-// until SIGINT or SIGTERM. Prints "mock-upstream listening on HOST:PORT" (flushed) once
-// bound. Returns the process exit code: 0 after a signal, 1 if it could not listen.
+// `kallglot-gateway mock-upstream`: runs a MockUpstream on `listen_addr` ("host:port",
+// "[v6]:port", or a bare port for 127.0.0.1) with `threads` threads until SIGINT or
+// SIGTERM. Prints "mock-upstream listening on HOST:PORT" (flushed) once bound. Returns the
+// process exit code: 0 after a signal, 1 if the address is invalid or could not be bound.
 int run_mock_upstream(const std::string& listen_addr, int threads);
 
-}  // namespace gw::app
+}  // namespace gw::mock
