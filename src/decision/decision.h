@@ -1,7 +1,8 @@
 // The decision of one request, whatever carried it (the proxy's HTTP request, a gRPC
 // ShouldRateLimit call, POST /v1/check): who is calling, which limits apply, whether the
 // all-or-nothing check admits it, and what to answer when it does not. Plain values, no
-// transport types; Decider (decider.h) computes them.
+// transport types; Decider (decider.h) computes them. Thread-safety: plain values (a
+// Caller is immutable and shared between threads by shared_ptr).
 #pragma once
 
 #include <array>

@@ -1,6 +1,7 @@
 // What the decision reads of the configuration: how unknown keys and store failures are
 // answered, which rate-limit fields an answer carries, how long callers are cached.
-// Plain value; config/ fills it from the configuration in force.
+// Plain value; config/ fills it from the configuration in force. Thread-safety: plain
+// value, read concurrently once built.
 #pragma once
 
 #include <chrono>

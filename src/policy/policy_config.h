@@ -1,7 +1,8 @@
 // The part of the configuration the rate-limit policy is compiled from: plans, endpoint
 // groups and their routes, the special session routes, the algorithm and the global
 // shadow flag. config/ fills it (GatewayConfig extends it with the operator's knobs) and
-// validates it; policy/ only reads it. Plain immutable value once built.
+// validates it; policy/ only reads it. Thread-safety: a plain value, immutable (and so
+// safe to read from any thread) once built.
 #pragma once
 
 #include <chrono>
