@@ -1,4 +1,4 @@
-// Microbenchmark of the WebSocket audio meter (proxy/audio_meter.h): the per-message cost of
+// Microbenchmark of the WebSocket audio meter (stream/audio_meter.h): the per-message cost of
 // finding an audio message's base64 payload and its decoded length with simdjson On-Demand.
 //
 // Messages are what clients send: {"type":"audio.input","audio":{"payload":"<base64>",...}}

@@ -1,4 +1,4 @@
-// libFuzzer target over the audio meter (proxy/audio_meter.h): the input is one client
+// libFuzzer target over the audio meter (stream/audio_meter.h): the input is one client
 // WebSocket message's payload, metered as StreamRelay meters it. Invariants:
 //
 //   - bounded: a binary message counts its size; a text message at most 3/4 of its size

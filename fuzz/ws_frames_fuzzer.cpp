@@ -1,4 +1,4 @@
-// libFuzzer target over a session stream's client side (proxy/stream_relay.cpp,
+// libFuzzer target over a session stream's client side (stream/stream_relay.cpp,
 // client_to_upstream): the input is what a client sends once its WebSocket handshake is
 // done, any bytes at all, read by the gateway's Beast WebSocket stream (server role,
 // read_message_max(0) as HttpConnection sets it) piece by piece up to max_message_bytes,
