@@ -10,6 +10,7 @@
 #include <boost/url/parse_query.hpp>
 #include <deque>
 #include <optional>
+#include <string>
 
 #include "mock/wire_text.h"
 
@@ -30,8 +31,11 @@ static_assert(kFloodMessageBytes <= kFillBlockBytes);
 // parameters are plain ASCII). A query Boost.URL refuses has none.
 template <typename Fn>
 void for_each_param(std::string_view query, Fn&& fn) {
-  if (query.empty()) return;  // Boost 1.81's parse_query takes strlen() of a null data()
-  const auto params = boost::urls::parse_query(query);
+  if (query.empty()) return;
+  // Boost 1.81's parse_query reads its input with strlen(): it must be NUL-terminated
+  // (a view into the request is not; ASan saw the over-read). The copy outlives `params`.
+  const std::string terminated(query);
+  const auto params = boost::urls::parse_query(terminated);
   if (!params) return;
   for (const auto& param : *params) fn(std::string_view(param.key), std::string_view(param.value));
 }
