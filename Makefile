@@ -8,7 +8,7 @@ JOBS           ?= $(shell nproc)
 PYTHON         := /usr/bin/python3
 
 .PHONY: all deps build build-asan build-tsan demo test module-graph unit-test asan-test tsan-test \
-        integration-test asan-integration-test fuzz-test bench clean
+        integration-test asan-integration-test fuzz-test bench clean node-deps
 
 all: build
 
@@ -49,12 +49,17 @@ tsan-test: build-tsan
 	cd $(TSAN_BUILD_DIR) && TSAN_OPTIONS="suppressions=$(abspath tsan.supp) second_deadlock_stack=1" \
 	  ctest --output-on-failure -L unit -j $(JOBS)
 
-integration-test: build
+# The Node gRPC client of the decision service's tests (@grpc/grpc-js, from the lock file).
+node-deps:
+	@test -d tests/node/node_modules/@grpc/grpc-js || \
+	  npm ci --prefix tests/node --no-audit --no-fund --ignore-scripts --loglevel=error
+
+integration-test: build node-deps
 	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
 
 # The same integration suite against the ASan/UBSan binary: real traffic through the
 # sanitized proxy (any memory error aborts the process and fails its test).
-asan-integration-test: build-asan
+asan-integration-test: build-asan node-deps
 	GW_BINARY=$(abspath $(ASAN_BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
 
 # libFuzzer (fuzz/, built with clang into build-fuzz/): the request head, the config

@@ -20,6 +20,7 @@
 // request on the connection is handled while the client asked to keep it open (at most
 // kMaxRequests). WebSocket upgrades leave this path (relay_stream) and are not followed.
 #include <algorithm>
+#include <boost/beast/websocket/rfc6455.hpp>
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
@@ -31,25 +32,25 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/beast/websocket/rfc6455.hpp>
-
 #include "core/beast.h"
+#include "policy/request_target.h"
 #include "proxy/credentials.h"
 #include "proxy/head_reader.h"
 #include "proxy/head_writer.h"
-#include "proxy/request_target.h"
 #include "proxy/request_validation.h"
 #include "proxy/upstream_request_head.h"
 
 namespace {
 
 using namespace gw::proxy;
+using gw::policy::is_normal_target;
+using gw::policy::normalize_target;
 using namespace gw;  // the net/beast/http shortcuts of core/beast.h
 using RequestParser = http::request_parser<http::buffer_body>;  // HttpConnection's
 
-constexpr std::uint32_t kHeaderLimit = 16384;         // the harness's max_header_bytes
-constexpr std::uint64_t kBodyLimit = 1024 * 1024;     // the harness's max_body_bytes
-constexpr int kMaxRequests = 4;                       // per input (one connection)
+constexpr std::uint32_t kHeaderLimit = 16384;      // the harness's max_header_bytes
+constexpr std::uint64_t kBodyLimit = 1024 * 1024;  // the harness's max_body_bytes
+constexpr int kMaxRequests = 4;                    // per input (one connection)
 constexpr std::string_view kClientIp = "192.0.2.7";
 constexpr std::string_view kRequestId = "req_fuzz0123456789";
 
@@ -160,7 +161,8 @@ void check_head_syntax(std::string_view head, std::string_view forwarded) {
     }
     for (std::size_t i = colon + 1; i < line.size(); ++i) {
       const auto u = static_cast<unsigned char>(line[i]);
-      if ((u < 0x20 && u != '\t') || u == 0x7f) fail("forwarded field value holds a CTL", forwarded);
+      if ((u < 0x20 && u != '\t') || u == 0x7f)
+        fail("forwarded field value holds a CTL", forwarded);
     }
   }
 }
@@ -209,7 +211,8 @@ void verify_forwarded(const Checked& checked, std::string_view head_written,
   if (req.version() != 11) fail("the forwarded version is not HTTP/1.1", forwarded);
   if (rp.get().body() != checked.body) fail("the forwarded body differs", forwarded);
 
-  int hosts = 0, lengths = 0, encodings = 0, credentials = 0, request_ids = 0, protos = 0, forwarded_fors = 0;
+  int hosts = 0, lengths = 0, encodings = 0, credentials = 0, request_ids = 0, protos = 0,
+      forwarded_fors = 0;
   std::string_view credential_line;
   bool credential_via_authorization = false;
   for (const auto& field : req) {
@@ -281,9 +284,9 @@ void verify_forwarded(const Checked& checked, std::string_view head_written,
     if (credential_via_authorization != checked.via_authorization) {
       fail("the credential moved to the other header", forwarded);
     }
-    const std::string expected =
-        checked.via_authorization ? "Bearer " + checked.key : checked.key;
-    if (credential_line != expected) fail("the forwarded credential is not the charged key", forwarded);
+    const std::string expected = checked.via_authorization ? "Bearer " + checked.key : checked.key;
+    if (credential_line != expected)
+      fail("the forwarded credential is not the charged key", forwarded);
     const PresentedCredential again = presented_credential(req);
     if (again.kind != PresentedCredential::Kind::key || again.key != checked.key) {
       fail("the forwarded credential reads as another key", forwarded);
@@ -300,7 +303,8 @@ void verify_forwarded(const Checked& checked, std::string_view head_written,
       revalidated->framing.length != checked.framing.length) {
     fail("the forwarded head validates with another framing", forwarded);
   }
-  if (revalidated->host != checked.host) fail("the forwarded head validates with another Host", forwarded);
+  if (revalidated->host != checked.host)
+    fail("the forwarded head validates with another Host", forwarded);
   if (rp.chunked() != (checked.framing.kind == BodyFraming::Kind::chunked)) {
     fail("Beast reads the forwarded framing as another kind", forwarded);
   }
@@ -346,8 +350,7 @@ bool one_request(beast::flat_buffer& buffer, std::size_t relay_size) {
   // gateway writes follows the one, the body it relays follows the other.
   const BodyFraming framing = checked_head->framing;
   const bool parser_agrees =
-      framing.kind == BodyFraming::Kind::chunked
-          ? parser.chunked() && !parser.content_length()
+      framing.kind == BodyFraming::Kind::chunked ? parser.chunked() && !parser.content_length()
       : framing.kind == BodyFraming::Kind::length
           ? !parser.chunked() && parser.content_length() == framing.length
           : !parser.chunked() && !parser.content_length() && parser.is_done();
@@ -452,7 +455,7 @@ bool one_request(beast::flat_buffer& buffer, std::size_t relay_size) {
 
   verify_forwarded(checked, std::string_view(head.data(), head.size()), forwarded);
   trace("forwarded and verified", checked.method + " " + checked.target + " (" +
-                                        std::to_string(forwarded.size()) + " bytes)");
+                                      std::to_string(forwarded.size()) + " bytes)");
   return keep_alive;
 }
 

@@ -12,12 +12,19 @@ packages=(
   libspdlog-dev libfmt-dev libcli11-dev prometheus-cpp-dev
   libsimdjson-dev libjemalloc-dev libsodium-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the decision service: Envoy's rate limit API over gRPC
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # fuzzing (libFuzzer: make fuzz-test)
   clang-14 libclang-rt-14-dev
   # integration tests and benchmarks
   python3 python3-pytest python3-websockets python3-aiohttp python3-yaml
   curl wrk nginx-light haproxy redis-server
+  # independent gRPC clients of the decision service (Python stubs from our protos; Node)
+  python3-grpcio python3-protobuf
 )
+# Node and npm: Debian's, unless the machine already has a Node that carries its own npm
+# (NodeSource's nodejs conflicts with Debian's npm package).
+if ! command -v npm >/dev/null 2>&1; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "check/check_service.h"
 #include "core/clock.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
@@ -29,13 +30,15 @@ struct AdminDeps {
   // Lowercase hex SHA-256 of the admin token; empty disables the admin API (every
   // /admin/ request gets 401).
   std::string admin_token_sha256;
-  std::function<bool()> ready;                // GET /readyz; empty = always ready
+  std::function<bool()> ready;  // GET /readyz; empty = always ready
   // Whether the shared store answers (/readyz "store"); empty = a local store, always ok.
   std::function<bool()> store_healthy;
   // A store that does not answer makes /readyz 503 (on_failure: fail_closed, where every
   // request would get 503); otherwise the gateway still serves and reports "degraded".
   bool store_required = false;
   std::function<void()> on_accounts_changed;  // after every successful account/key write
+  // Decides POST /v1/check (SPEC §8); null answers it 503 rate_limiter_unavailable.
+  check::CheckService* checks = nullptr;
 };
 
 }  // namespace gw::admin

@@ -13,7 +13,9 @@
 
 #include "admin/account_json.h"
 #include "admin/admin_auth.h"
+#include "admin/check_exchange.h"
 #include "admin/dashboard_page.h"
+#include "admin/json_body.h"
 #include "admin/usage_query.h"
 #include "core/ascii.h"
 #include "store/subject.h"
@@ -31,17 +33,7 @@ struct AdminRouter::Context {
 
 namespace {
 
-constexpr std::size_t kMaxIdLength = 128;
-
-// Account ids end up in counter subjects ("<id>:live") and Redis hash tags, so they are
-// restricted to characters that need no escaping anywhere: [A-Za-z0-9._-].
-bool is_valid_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxIdLength) return false;
-  for (char c : id) {
-    if (!core::is_ascii_alnum(c) && c != '_' && c != '-' && c != '.') return false;
-  }
-  return true;
-}
+bool is_valid_id(std::string_view id) { return store::is_valid_account_id(id); }
 
 std::vector<std::string_view> split_path(std::string_view target) {
   target = target.substr(0, target.find('?'));
@@ -92,33 +84,6 @@ Response invalid_account_id(std::string_view request_id) {
 Response policy_unavailable(std::string_view request_id) {
   return error_response(http::status::service_unavailable, kApiError, "configuration_unavailable",
                         "No configuration is loaded.", request_id);
-}
-
-// The body as a JSON object. An empty body is `empty_ok ? {} : error`.
-core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok) {
-  const auto first = body.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) {
-    if (empty_ok) return boost::json::object();
-    return core::unexpected(std::string("The request body must be a JSON object."));
-  }
-  boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(body, ec);
-  if (ec) return core::unexpected("Malformed JSON body: " + ec.message() + ".");
-  if (!value.is_object()) {
-    return core::unexpected(std::string("The request body must be a JSON object."));
-  }
-  return std::move(value.as_object());
-}
-
-// The first member of `body` not in `allowed`, if any.
-std::optional<std::string> unknown_field(const boost::json::object& body,
-                                         std::initializer_list<std::string_view> allowed) {
-  for (const auto& member : body) {
-    bool known = false;
-    for (auto name : allowed) known = known || member.key() == name;
-    if (!known) return std::string(member.key());
-  }
-  return std::nullopt;
 }
 
 // A path segment with its %XX escapes decoded: session ids are the upstream's, so unlike
@@ -175,6 +140,11 @@ void AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
 std::optional<Response> AdminRouter::route(Context& ctx) const {
   const auto& s = ctx.segments;
   if (!s.empty() && s[0] == "admin") return route_admin(ctx);
+  if (s.size() == 2 && s[0] == "v1" && s[1] == "check") {
+    if (auto refused = refuse_unauthorized(ctx)) return refused;
+    if (ctx.method != http::verb::post) return method_not_allowed("POST", ctx.request_id);
+    return post_check(ctx);
+  }
 
   if (s.size() == 1) {
     using Handler = Response (AdminRouter::*)(Context&) const;
@@ -191,20 +161,23 @@ std::optional<Response> AdminRouter::route(Context& ctx) const {
   return not_found("Unknown route.", ctx.request_id);
 }
 
-std::optional<Response> AdminRouter::route_admin(Context& ctx) const {
+std::optional<Response> AdminRouter::refuse_unauthorized(Context& ctx) const {
   const AdminAuth auth =
       check_admin_token(ctx.request[http::field::authorization], deps_.admin_token_sha256);
-  if (auth != AdminAuth::ok) {
-    const std::string_view message =
-        auth == AdminAuth::disabled ? "The admin API is disabled: no admin token is configured."
-        : auth == AdminAuth::missing
-            ? "Missing admin token: send Authorization: Bearer <admin token>."
-            : "Invalid admin token.";
-    Response res = error_response(http::status::unauthorized, kAuthenticationError,
-                                  "invalid_admin_token", message, ctx.request_id);
-    res.set(http::field::www_authenticate, "Bearer realm=\"kallglot-gateway-admin\"");
-    return res;
-  }
+  if (auth == AdminAuth::ok) return std::nullopt;
+  const std::string_view message =
+      auth == AdminAuth::disabled ? "The admin API is disabled: no admin token is configured."
+      : auth == AdminAuth::missing
+          ? "Missing admin token: send Authorization: Bearer <admin token>."
+          : "Invalid admin token.";
+  Response res = error_response(http::status::unauthorized, kAuthenticationError,
+                                "invalid_admin_token", message, ctx.request_id);
+  res.set(http::field::www_authenticate, "Bearer realm=\"kallglot-gateway-admin\"");
+  return res;
+}
+
+std::optional<Response> AdminRouter::route_admin(Context& ctx) const {
+  if (auto refused = refuse_unauthorized(ctx)) return refused;
 
   const auto& s = ctx.segments;
   const http::verb m = ctx.method;
@@ -364,6 +337,35 @@ Response AdminRouter::revoke_key(Context& ctx, std::string_view key_id) const {
   accounts_changed();
   spdlog::info("admin: key {} revoked (request {})", key_id, ctx.request_id);
   return empty_response(http::status::no_content, ctx.request_id);
+}
+
+std::optional<Response> AdminRouter::post_check(Context& ctx) const {
+  auto query = read_check_body(ctx.request.body());
+  if (!query) {
+    const auto& error = query.error();
+    return bad_request(
+        error.message, ctx.request_id,
+        error.param.empty() ? std::nullopt : std::optional<std::string_view>(error.param));
+  }
+  if (deps_.checks == nullptr) {
+    return error_response(http::status::service_unavailable, kApiError, "rate_limiter_unavailable",
+                          "The decision service is not running.", ctx.request_id);
+  }
+  // The answer arrives on the check service's thread; the response goes out on ours.
+  deps_.checks->submit(std::move(*query), [executor = ctx.executor, done = std::move(ctx.done),
+                                           request_id = std::move(ctx.request_id)](
+                                              decision::CheckAnswer answer) {
+    Response res;
+    if (answer.refusal && answer.refusal->status == 400) {
+      // The check itself is malformed (a path the proxy would refuse, say).
+      const std::string_view param = answer.refusal->code == "invalid_cost" ? "cost" : "path";
+      res = bad_request(answer.refusal->message, request_id, param, answer.refusal->code);
+    } else {
+      res = json_response(http::status::ok, check_answer_json(answer, request_id), request_id);
+    }
+    boost::asio::post(executor, [done, res = std::move(res)]() mutable { done(std::move(res)); });
+  });
+  return std::nullopt;
 }
 
 std::optional<Response> AdminRouter::get_usage(Context& ctx, std::string_view account_id) const {

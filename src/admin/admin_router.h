@@ -1,7 +1,7 @@
 // The admin API's routes (SPEC §6): accounts, keys, usage, sessions under /admin/v1/
-// (bearer token required), and the operator endpoints /healthz, /readyz, /metrics and
-// /dashboard (no token: they hold no account data, and the admin listener binds to
-// loopback by default).
+// and the decision service's POST /v1/check (SPEC §8) (bearer token required), and the operator
+// endpoints /healthz, /readyz, /metrics and /dashboard (no token: they hold no account data, and
+// the admin listener binds to loopback by default).
 //
 // Transport-free: handle() takes a parsed request and yields a response, so it is tested
 // without sockets. Errors use the Kallglot error body; 400/404 are invalid_request_error,
@@ -13,12 +13,11 @@
 // every handle() in flight.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <boost/asio/any_io_executor.hpp>
 
 #include "admin/admin_deps.h"
 #include "admin/admin_http.h"
@@ -40,6 +39,8 @@ class AdminRouter {
 
   std::optional<Response> route(Context& ctx) const;  // nullopt: answered asynchronously
   std::optional<Response> route_admin(Context& ctx) const;
+  // 401 unless the request carries the admin token.
+  std::optional<Response> refuse_unauthorized(Context& ctx) const;
 
   Response put_account(Context& ctx, std::string_view account_id) const;
   Response get_account(Context& ctx, std::string_view account_id) const;
@@ -50,6 +51,8 @@ class AdminRouter {
   std::optional<Response> list_sessions(Context& ctx, std::string_view account_id) const;
   std::optional<Response> free_session(Context& ctx, std::string_view account_id,
                                        std::string_view session_id) const;
+
+  std::optional<Response> post_check(Context& ctx) const;  // POST /v1/check (SPEC §8)
 
   Response healthz(Context& ctx) const;
   Response readyz(Context& ctx) const;

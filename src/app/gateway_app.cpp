@@ -13,12 +13,14 @@
 #include "admin/admin_server.h"
 #include "app/open_file_limit.h"
 #include "app/store_backend.h"
+#include "check/check_service.h"
 #include "config/config_loader.h"
+#include "config/running_config.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
-#include "config/running_config.h"
 #include "proxy/proxy_server.h"
+#include "rls/rls_server.h"
 #include "store/keys/key_hash.h"
 
 namespace gw::app {
@@ -55,6 +57,9 @@ struct GatewayApp::Impl {
   std::unique_ptr<StoreBackend> stores;  // after `control`: its connections use that loop
   std::unique_ptr<admin::AdminServer> admin;
   std::unique_ptr<proxy::ProxyServer> proxy;
+  std::unique_ptr<check::CheckService> checks;  // the decision service's decisions
+  std::unique_ptr<rls::RlsServer> rls;          // decision.grpc_listen; null when off
+  std::uint16_t grpc_port = 0;
   net::steady_timer tick_timer{control};
   core::UnixNanos last_usage_sweep{};
   // Installed by start(), before the listeners open, so no signal finds default handlers.
@@ -83,8 +88,10 @@ struct GatewayApp::Impl {
   // Stops everything that runs on an event loop, then closes the stores' connections
   // (they belong to those loops and must go before the loops do).
   void stop_all(std::chrono::milliseconds grace) {
+    if (rls) rls->stop(grace);
     if (proxy) proxy->drain_and_stop(grace);
     if (admin) admin->stop();
+    if (checks) checks->stop();
     if (stores) stores->shutdown();
   }
 
@@ -140,8 +147,8 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
   auto stores = StoreBackend::open(*config, clock, impl->metrics);
   if (!stores) return core::unexpected(std::move(stores.error()));
   impl->stores = std::move(*stores);
-  impl->running = std::make_unique<config::ConfigSource>(
-      std::make_shared<const config::RunningConfig>(config));
+  impl->running =
+      std::make_unique<config::ConfigSource>(std::make_shared<const config::RunningConfig>(config));
 
   std::string token = impl->options.admin_token;
   if (token.empty()) {
@@ -151,6 +158,15 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
     spdlog::warn("{} is not set: the admin API answers 401 to every request",
                  config->admin.token_env);
   }
+
+  impl->checks =
+      std::make_unique<check::CheckService>(check::CheckDeps{.counters = impl->stores->counters(),
+                                                             .accounts = impl->stores->accounts(),
+                                                             .metrics = impl->metrics,
+                                                             .usage = impl->usage,
+                                                             .clock = clock,
+                                                             .running = *impl->running});
+  if (config->decision.grpc_listen) impl->rls = std::make_unique<rls::RlsServer>(*impl->checks);
 
   Impl* raw = impl.get();
   impl->admin = std::make_unique<admin::AdminServer>(
@@ -167,7 +183,8 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .ready = [raw] { return raw->proxy != nullptr; },
           .store_healthy = [raw] { return raw->stores->healthy(); },
           .store_required = config->store.on_failure == config::OnStoreFailure::fail_closed,
-          .on_accounts_changed = {}});
+          .on_accounts_changed = {},
+          .checks = impl->checks.get()});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
   impl->proxy =
@@ -189,9 +206,17 @@ core::Result<bool, std::string> GatewayApp::start() {
   if (!admin_port) return core::unexpected("admin listener: " + admin_port.error());
   impl_->admin_port = *admin_port;
   warn_if_descriptors_short(raise_open_file_limit(), impl_->config->http.max_connections);
+  impl_->checks->start();
   auto port = impl_->proxy->start(impl_->config->listen);
   if (!port) return core::unexpected("listener: " + port.error());
   impl_->port = *port;
+  if (impl_->rls) {
+    const config::ListenAddress& address = *impl_->config->decision.grpc_listen;
+    auto grpc_port = impl_->rls->start(address);
+    if (!grpc_port) return core::unexpected("decision service: " + grpc_port.error());
+    impl_->grpc_port = *grpc_port;
+    spdlog::info("decision service (gRPC) listening on {}:{}", address.host, impl_->grpc_port);
+  }
   // A first health probe now, so /readyz knows the store before the first tick.
   impl_->stores->tick(impl_->clock.now(), impl_->control.get_executor());
   impl_->schedule_tick();
@@ -203,6 +228,7 @@ core::Result<bool, std::string> GatewayApp::start() {
 
 std::uint16_t GatewayApp::port() const noexcept { return impl_->port; }
 std::uint16_t GatewayApp::admin_port() const noexcept { return impl_->admin_port; }
+std::uint16_t GatewayApp::grpc_port() const noexcept { return impl_->grpc_port; }
 store::AccountStore& GatewayApp::accounts() { return impl_->stores->accounts(); }
 
 int GatewayApp::run_until_signalled() {

@@ -33,6 +33,7 @@ class GatewayApp {
   core::Result<bool, std::string> start();
   std::uint16_t port() const noexcept;
   std::uint16_t admin_port() const noexcept;
+  std::uint16_t grpc_port() const noexcept;  // 0: decision.grpc_listen is off
 
   store::AccountStore& accounts();
 

@@ -82,7 +82,7 @@ struct Draft {
   std::map<std::string, std::vector<Origin>, std::less<>> route_origins;
   // By plan name, then group name.
   std::map<std::string, std::map<std::string, Origin, std::less<>>, std::less<>> limit_origins;
-  Origin create_route, end_route, stream_route, listen, admin_listen;
+  Origin create_route, end_route, stream_route, listen, admin_listen, grpc_listen;
 };
 
 class Errors {
@@ -274,6 +274,7 @@ class Applier {
   void plan(const Item& item);
   void group(const Item& item);
   void admin(const Item& item);
+  void decision(const Item& item);
   void upstream(const Item& item);
   void store(const Item& item);
   void accounts(const Item& item);
@@ -676,6 +677,23 @@ void Applier::admin(const Item& item) {
        });
 }
 
+void Applier::decision(const Item& item) {
+  walk(item, {
+                 {"grpc_listen",
+                  [&](const Item& x) {
+                    if (x.value.IsNull()) {  // `grpc_listen: null` turns the service off
+                      config_.decision.grpc_listen.reset();
+                      return;
+                    }
+                    ListenAddress address;
+                    listen(x, address, draft_.grpc_listen);
+                    if (address.port != 0 || !address.host.empty()) {
+                      config_.decision.grpc_listen = address;
+                    }
+                  }},
+             });
+}
+
 void Applier::upstream(const Item& item) {
   UpstreamConfig& u = config_.upstream;
   walk(item, {
@@ -799,6 +817,7 @@ void Applier::apply(const YAML::Node& root) {
            {"shutdown_grace_ms",
             [&](const Item& x) { set_duration(x, kGraceMs, c.shutdown_grace); }},
            {"admin", [&](const Item& x) { admin(x); }},
+           {"decision", [&](const Item& x) { decision(x); }},
            {"upstream", [&](const Item& x) { upstream(x); }},
            {"store", [&](const Item& x) { store(x); }},
            {"accounts", [&](const Item& x) { accounts(x); }},
@@ -937,6 +956,16 @@ void validate_merged(const Draft& draft, Errors& errors) {
     errors.add(conflict_site(draft.listen, draft.admin_listen),
                std::string(admin_is_user ? "admin.listen" : "listen") +
                    ": the public and admin listeners cannot share port " + std::to_string(a.port));
+  }
+  if (const auto& g = c.decision.grpc_listen; g && g->port != 0) {
+    for (const ListenAddress* other : {&a, &b}) {
+      if (g->port == other->port &&
+          (g->host == other->host || is_wildcard(g->host) || is_wildcard(other->host))) {
+        errors.add(draft.grpc_listen, "decision.grpc_listen: port " + std::to_string(g->port) +
+                                          " is taken by the " + (other == &a ? "public" : "admin") +
+                                          " listener");
+      }
+    }
   }
 }
 

@@ -460,6 +460,27 @@ TEST(ConfigErrors, ListenersCannotShareAPort) {
   EXPECT_TRUE(errors_of("listen: 127.0.0.1:0\nadmin: {listen: 127.0.0.1:0}").empty());
 }
 
+TEST(ConfigDecision, GrpcListenIsOffUnlessSet) {
+  EXPECT_FALSE(load_ok("")->decision.grpc_listen);
+  EXPECT_FALSE(load_ok("decision: {grpc_listen: null}")->decision.grpc_listen);
+  const auto c = load_ok("decision: {grpc_listen: \"127.0.0.1:8081\"}");
+  ASSERT_TRUE(c->decision.grpc_listen);
+  EXPECT_EQ(c->decision.grpc_listen->host, "127.0.0.1");
+  EXPECT_EQ(c->decision.grpc_listen->port, 8081);
+  EXPECT_TRUE(load_ok("decision: {grpc_listen: \"[::1]:0\"}")->decision.grpc_listen);
+}
+
+TEST(ConfigErrors, DecisionListener) {
+  EXPECT_THAT(errors_of("decision: {grpc_listen: 127.0.0.1}"),
+              ElementsAre(StartsWith("user.yaml:1:25: decision.grpc_listen: missing port")));
+  EXPECT_THAT(errors_of("decision: {grpc_listen: \"127.0.0.1:9090\"}"),
+              ElementsAre("user.yaml:1:25: decision.grpc_listen: port 9090 is taken by the admin "
+                          "listener"));
+  EXPECT_THAT(errors_of("decision: {grpc_listn: \"127.0.0.1:1\"}"),
+              ElementsAre(HasSubstr("unknown key 'grpc_listn' in decision (did you mean "
+                                    "'grpc_listen'?)")));
+}
+
 TEST(ConfigErrors, SessionRoutes) {
   EXPECT_THAT(errors_of("sessions:\n  end_route: POST /v1/sessions/end\n"),
               ElementsAre("user.yaml:2:14: sessions.end_route: must contain the session id as a "

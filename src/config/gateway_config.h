@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct ListenAddress {
 struct AdminConfig {
   ListenAddress listen{"127.0.0.1", 9090};
   std::string token_env = "KALLGLOT_GATEWAY_ADMIN_TOKEN";
+};
+
+// SPEC §8: the decision service. Absent address = off.
+struct DecisionServiceConfig {
+  std::optional<ListenAddress> grpc_listen;  // Envoy RLS v3 (gRPC, plaintext HTTP/2)
 };
 
 struct UpstreamConfig {
@@ -86,13 +92,14 @@ struct GatewayConfig : policy::PolicyConfig {
   ListenAddress listen{"0.0.0.0", 8080};
   std::chrono::milliseconds shutdown_grace{10000};
   AdminConfig admin;
+  DecisionServiceConfig decision;
   UpstreamConfig upstream;
   StoreConfig store;
   AccountsConfig accounts;
   HttpConfig http;
   std::vector<core::IpNetwork> trusted_proxies;  // peers whose X-Forwarded-For names the client
-  bool x_ratelimit_headers = true;  // headers: [x-ratelimit]
-  bool ietf_headers = false;        // headers: [ietf]
+  bool x_ratelimit_headers = true;               // headers: [x-ratelimit]
+  bool ietf_headers = false;                     // headers: [ietf]
   UnknownKey unknown_key = UnknownKey::reject;
   WebSocketConfig websocket;
 };

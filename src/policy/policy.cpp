@@ -177,20 +177,36 @@ std::optional<OverrideError> Policy::validate_overrides(
   return apply_overrides(*config_, overrides, scratch);
 }
 
+std::optional<std::size_t> Policy::find_group(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < config_->groups.size(); ++i) {
+    if (config_->groups[i].name == name) return i;
+  }
+  return std::nullopt;
+}
+
+store::LimitRef Policy::api_limit(const PlanLimits& limits) const noexcept {
+  const bool plan_shadow = config_->shadow_mode || limits.shadow_mode;
+  return store::LimitRef{kApiLimitName, limiter::LimitSpec{limits.api_requests_per_minute, kMinute,
+                                                           config_->algorithm, !plan_shadow}};
+}
+
+std::optional<store::LimitRef> Policy::group_limit(const PlanLimits& limits,
+                                                   std::size_t group) const {
+  if (group >= config_->groups.size()) return std::nullopt;
+  const GroupConfig& g = config_->groups[group];
+  const auto it = limits.groups.find(g.name);
+  if (it == limits.groups.end()) return std::nullopt;
+  const bool shadow = config_->shadow_mode || limits.shadow_mode || g.shadow_mode;
+  return store::LimitRef{g.name,
+                         limiter::LimitSpec{it->second, kMinute, config_->algorithm, !shadow}};
+}
+
 std::size_t Policy::limits_for(const PlanLimits& limits, std::optional<std::size_t> group,
                                std::span<store::LimitRef, store::kMaxLimitsPerCheck> out) const {
-  const bool plan_shadow = config_->shadow_mode || limits.shadow_mode;
   std::size_t n = 0;
-  out[n++] =
-      store::LimitRef{kApiLimitName, limiter::LimitSpec{limits.api_requests_per_minute, kMinute,
-                                                        config_->algorithm, !plan_shadow}};
-  if (group && *group < config_->groups.size()) {
-    const GroupConfig& g = config_->groups[*group];
-    const auto it = limits.groups.find(g.name);
-    if (it != limits.groups.end()) {
-      out[n++] = store::LimitRef{g.name, limiter::LimitSpec{it->second, kMinute, config_->algorithm,
-                                                            !(plan_shadow || g.shadow_mode)}};
-    }
+  out[n++] = api_limit(limits);
+  if (group) {
+    if (auto limit = group_limit(limits, *group)) out[n++] = *limit;
   }
   return n;
 }

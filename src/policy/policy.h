@@ -46,6 +46,8 @@ class Policy {
   std::optional<std::size_t> match_group(std::string_view method,
                                          std::string_view path) const noexcept;
   const std::string& group_name(std::size_t index) const { return config_->groups[index].name; }
+  // The group named `name` (exact, as configured), as an index into config().groups.
+  std::optional<std::size_t> find_group(std::string_view name) const noexcept;
 
   // The session route a request is, and the `{id}` segment it carries (for end/stream).
   SessionRoute match_session_route(std::string_view method, std::string_view path,
@@ -67,6 +69,11 @@ class Policy {
   // The LimitRef names point into this Policy, valid as long as it lives.
   std::size_t limits_for(const PlanLimits& limits, std::optional<std::size_t> group,
                          std::span<store::LimitRef, store::kMaxLimitsPerCheck> out) const;
+  // The two kinds of limit limits_for() combines, one at a time (the decision service
+  // names each limit separately): the plan-wide limit, and `group`'s limit when the plan
+  // limits that group.
+  store::LimitRef api_limit(const PlanLimits& limits) const noexcept;
+  std::optional<store::LimitRef> group_limit(const PlanLimits& limits, std::size_t group) const;
 
  private:
   std::shared_ptr<const PolicyConfig> config_;

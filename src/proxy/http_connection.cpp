@@ -3,14 +3,17 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "core/request_id.h"
+#include "policy/request_target.h"
 #include "proxy/client_address.h"
 #include "proxy/credentials.h"
 #include "proxy/head_reader.h"
-#include "proxy/request_target.h"
 #include "proxy/request_validation.h"
 #include "proxy/worker.h"
 
 namespace gw::proxy {
+using policy::is_normal_target;
+using policy::normalize_target;
+
 namespace {
 
 std::string_view path_of(std::string_view target) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/ascii.h"
 #include "store/account_store.h"
 
 namespace gw::store {
@@ -20,6 +21,17 @@ constexpr std::string_view environment_name(KeyEnvironment environment) noexcept
 // The environment a stored name stands for: test for "test", else live.
 constexpr KeyEnvironment environment_named(std::string_view name) noexcept {
   return name == "test" ? KeyEnvironment::test : KeyEnvironment::live;
+}
+
+// Account ids end up in counter subjects ("<id>:live") and Redis hash tags, so they are
+// restricted to characters that need no escaping anywhere: 1 to 128 of [A-Za-z0-9._-].
+inline constexpr std::size_t kMaxAccountIdLength = 128;
+constexpr bool is_valid_account_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > kMaxAccountIdLength) return false;
+  for (char c : id) {
+    if (!core::is_ascii_alnum(c) && c != '_' && c != '-' && c != '.') return false;
+  }
+  return true;
 }
 
 inline std::string subject_of(std::string_view account_id, KeyEnvironment environment) {

@@ -1,4 +1,4 @@
-#include "proxy/request_target.h"
+#include "policy/request_target.h"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <iterator>
 #include <vector>
 
-namespace gw::proxy {
+namespace gw::policy {
 namespace {
 
 // Boost.URL 1.81's normalize_path() also decodes reserved characters (%2F becomes '/'),
@@ -136,4 +136,4 @@ std::optional<std::string> normalize_target(std::string_view target) {
   return remove_dot_segments(*decoded) + std::string(rest);
 }
 
-}  // namespace gw::proxy
+}  // namespace gw::policy

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-namespace gw::proxy {
+namespace gw::policy {
 
 // The normalized origin-form target ("/path?query"), or nullopt when `target` is not a
 // valid origin-form request-target or uses a refused form. Targets that need no change
@@ -28,4 +28,4 @@ std::optional<std::string> normalize_target(std::string_view target);
 // request path asks this first, since nearly every target is.
 bool is_normal_target(std::string_view target) noexcept;
 
-}  // namespace gw::proxy
+}  // namespace gw::policy

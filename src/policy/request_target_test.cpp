@@ -1,8 +1,8 @@
-#include "proxy/request_target.h"
+#include "policy/request_target.h"
 
 #include <gtest/gtest.h>
 
-namespace gw::proxy {
+namespace gw::policy {
 namespace {
 
 TEST(RequestTarget, PlainTargetsPassUnchanged) {
@@ -31,10 +31,9 @@ TEST(RequestTarget, RejectsWhatIsNotOriginForm) {
 // Forms that origin routers read in different ways (docs/security.md).
 TEST(RequestTarget, RefusesFormsOriginsReadDifferently) {
   for (const char* target :
-       {"/v1/analysis;x/run", "/v1/analysis/run;jsessionid=1", "/v1\\analysis\\run",
-        "/v1/a%2Fb", "/v1/a%2fb", "/v1/a%5Cb", "/v1/a%3Bb", "/v1/%252F", "/v1/a%00",
-        "/v1/a%1f", "/v1/a%7F", "/v1/a\"b", "/v1/a<b", "/v1/a>b", "/v1/a^b", "/v1/a`b",
-        "/v1/a{b", "/v1/a|b", "/v1/a}b"}) {
+       {"/v1/analysis;x/run", "/v1/analysis/run;jsessionid=1", "/v1\\analysis\\run", "/v1/a%2Fb",
+        "/v1/a%2fb", "/v1/a%5Cb", "/v1/a%3Bb", "/v1/%252F", "/v1/a%00", "/v1/a%1f", "/v1/a%7F",
+        "/v1/a\"b", "/v1/a<b", "/v1/a>b", "/v1/a^b", "/v1/a`b", "/v1/a{b", "/v1/a|b", "/v1/a}b"}) {
     EXPECT_EQ(normalize_target(target), std::nullopt) << target;
     EXPECT_FALSE(is_normal_target(target)) << target;
   }
@@ -45,12 +44,31 @@ TEST(RequestTarget, RefusesFormsOriginsReadDifferently) {
 
 // The fast check must never let through a target that normalizing would change or reject.
 TEST(RequestTarget, IsNormalTargetAgreesWithNormalizeTarget) {
-  const char* const targets[] = {
-      "/v1/sessions/abc?x=1", "/", "/v1/sessions/x/%61nalysis", "/v1/x/../analysis/y",
-      "/v1/./x", "/v1/a/..?q=/../", "/v1/.hidden", "/v1/a.b/c.d", "/v1/x?%zz=./..",
-      "", "http://example.com/x", "*", "/bad%zz", "/a b", "/a#frag", "/a?b#c", "/a\x7f",
-      "/v1/sessions/sess_1/transcript", "/v1//sessions/", "/..", "/.", "/a;b", "/a\\b",
-      "/a%2Fb", "/a|b?x"};
+  const char* const targets[] = {"/v1/sessions/abc?x=1",
+                                 "/",
+                                 "/v1/sessions/x/%61nalysis",
+                                 "/v1/x/../analysis/y",
+                                 "/v1/./x",
+                                 "/v1/a/..?q=/../",
+                                 "/v1/.hidden",
+                                 "/v1/a.b/c.d",
+                                 "/v1/x?%zz=./..",
+                                 "",
+                                 "http://example.com/x",
+                                 "*",
+                                 "/bad%zz",
+                                 "/a b",
+                                 "/a#frag",
+                                 "/a?b#c",
+                                 "/a\x7f",
+                                 "/v1/sessions/sess_1/transcript",
+                                 "/v1//sessions/",
+                                 "/..",
+                                 "/.",
+                                 "/a;b",
+                                 "/a\\b",
+                                 "/a%2Fb",
+                                 "/a|b?x"};
   for (const std::string_view target : targets) {
     const auto normalized = normalize_target(target);
     if (is_normal_target(target)) {
@@ -69,4 +87,4 @@ TEST(RequestTarget, IsNormalTargetAgreesWithNormalizeTarget) {
 }
 
 }  // namespace
-}  // namespace gw::proxy
+}  // namespace gw::policy

@@ -1,0 +1,77 @@
+#include "admin/check_exchange.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/serialize.hpp>
+
+namespace gw::admin {
+namespace {
+
+using decision::LimitSelector;
+
+TEST(CheckBody, ReadsTheRequestAsTheProxysLimits) {
+  auto query = read_check_body(R"({"api_key":"sk_live_x","method":"GET","path":"/v1/a?b=1"})");
+  ASSERT_TRUE(query);
+  EXPECT_EQ(query->key, "sk_live_x");
+  EXPECT_EQ(query->cost, 1);
+  ASSERT_EQ(query->selectors.size(), 2u);
+  EXPECT_EQ(query->selectors[0].kind, LimitSelector::Kind::plan);
+  EXPECT_EQ(query->selectors[1].kind, LimitSelector::Kind::route);
+  EXPECT_EQ(query->selectors[1].method, "GET");
+  EXPECT_EQ(query->selectors[1].path, "/v1/a?b=1");
+  EXPECT_EQ(read_check_body(R"({"api_key":"k","method":"GET","path":"/","cost":7})")->cost, 7);
+  EXPECT_EQ(read_check_body(R"({"api_key":"","method":"GET","path":"/"})")->key_kind,
+            decision::PresentedCredential::Kind::none);
+}
+
+TEST(CheckBody, ErrorsNameTheMember) {
+  auto param = [](std::string_view body) {
+    auto read = read_check_body(body);
+    return read ? std::string("ok") : read.error().param;
+  };
+  EXPECT_EQ(param(R"({"method":"GET","path":"/"})"), "api_key");
+  EXPECT_EQ(param(R"({"api_key":1,"method":"GET","path":"/"})"), "api_key");
+  EXPECT_EQ(param(R"({"api_key":"k","path":"/"})"), "method");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET"})"), "path");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":0})"), "cost");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":1.5})"), "cost");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":9223372036854775807})"),
+            "cost");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","extra":1})"), "extra");
+  EXPECT_EQ(param("[1]"), "");
+  EXPECT_EQ(param("{"), "");
+  EXPECT_EQ(param(""), "");
+}
+
+TEST(CheckAnswerJson, RefusedBeforeTheCounters) {
+  decision::CheckAnswer answer;
+  answer.refusal = decision::Refusal{.status = 401,
+                                     .type = "authentication_error",
+                                     .code = "invalid_api_key",
+                                     .message = "Invalid API key provided."};
+  EXPECT_EQ(boost::json::serialize(check_answer_json(answer, "req_1")),
+            R"({"allowed":false,"limit":null,"remaining":null,"reset":null,"retry_after":null,)"
+            R"("status":401,"error":{"type":"authentication_error","code":"invalid_api_key",)"
+            R"("message":"Invalid API key provided.","request_id":"req_1"},"headers":{}})");
+}
+
+TEST(CheckAnswerJson, DecidedShowsTheMostConstrainingLimit) {
+  decision::CheckAnswer answer;
+  answer.now = core::UnixNanos(std::chrono::seconds(1000));
+  answer.checked = true;
+  answer.limits.count = 1;
+  answer.limits.storage[0] = {"api", {.limit = 10}};
+  answer.verdict.decided = true;
+  answer.verdict.admitted = true;
+  answer.verdict.result.admitted = true;
+  answer.verdict.result.count = 1;
+  answer.verdict.result.decisions[0] = {
+      .allowed = true, .limit = 10, .remaining = 9, .used = 1, .reset_unix_s = 1040};
+  EXPECT_EQ(boost::json::serialize(check_answer_json(answer, "req_1")),
+            R"({"allowed":true,"limit":10,"remaining":9,"reset":1040,"retry_after":null,)"
+            R"("headers":{"X-RateLimit-Limit":"10","X-RateLimit-Remaining":"9",)"
+            R"("X-RateLimit-Reset":"1040","X-RateLimit-Used":"1","X-RateLimit-Resource":"api"}})");
+}
+
+}  // namespace
+}  // namespace gw::admin

@@ -1,0 +1,197 @@
+#include "decision/check_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "core/fake_clock.h"
+#include "limiter/limit_bounds.h"
+#include "store/memory/memory_counter_store.h"
+#include "store/sqlite/sqlite_account_store.h"
+
+namespace gw::decision {
+namespace {
+
+namespace net = boost::asio;
+using Kind = LimitSelector::Kind;
+
+std::shared_ptr<const policy::PolicyConfig> small_policy() {
+  auto c = std::make_shared<policy::PolicyConfig>();
+  c->groups = {{"analysis", {"* /v1/analysis*"}, false}, {"voice", {"POST /v1/voice"}, false}};
+  policy::PlanLimits free;
+  free.api_requests_per_minute = 3;
+  free.groups = {{"analysis", 2}};  // voice: not limited on this plan
+  c->plans.emplace("free", free);
+  policy::PlanLimits pro = free;
+  pro.api_requests_per_minute = 10;
+  c->plans.emplace("pro", pro);
+  c->plans.emplace("anonymous", policy::PlanLimits{.api_requests_per_minute = 1});
+  return c;
+}
+
+class CheckRunnerTest : public ::testing::Test {
+ protected:
+  // 20 s into a minute: every window ends 40 s from now.
+  core::FakeClock clock{
+      core::UnixNanos(std::chrono::seconds(1'800'000'000 - 1'800'000'000 % 60 + 20))};
+  std::unique_ptr<store::SqliteAccountStore> accounts =
+      *store::SqliteAccountStore::open(":memory:", clock);
+  store::MemoryCounterStore counters;
+  metrics::GatewayMetrics metrics;
+  metrics::UsageHistory usage;
+  CallerCache callers{*accounts, clock};
+  Decider decider{callers, *accounts, counters, metrics, usage, clock};
+  DecisionContext context{std::make_shared<const policy::Policy>(small_policy()), 1, {}};
+
+  std::string new_key(const std::string& account, const std::string& plan) {
+    accounts->put_account({account, plan, {}});
+    return accounts->create_key(account, store::KeyEnvironment::live)->key;
+  }
+
+  static CheckQuery by_key(std::string key, std::vector<LimitSelector> selectors,
+                           std::int64_t cost = 1) {
+    CheckQuery q;
+    q.key_kind = PresentedCredential::Kind::key;
+    q.key = std::move(key);
+    q.selectors = std::move(selectors);
+    q.cost = cost;
+    return q;
+  }
+
+  CheckAnswer run(CheckQuery query) {
+    net::io_context io;
+    std::optional<CheckAnswer> out;
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+          out = co_await run_check(decider, std::move(query), context, clock.now());
+        },
+        net::detached);
+    io.run();
+    return std::move(*out);
+  }
+};
+
+TEST_F(CheckRunnerTest, PlanSelectorChecksThePlanWideLimitOnly) {
+  const auto key = new_key("acct_1", "free");
+  for (int i = 0; i < 3; ++i) {
+    auto a = run(by_key(key, {{.kind = Kind::plan}}));
+    ASSERT_FALSE(a.refusal) << i;
+    ASSERT_EQ(a.limits.count, 1u);
+    EXPECT_EQ(a.limits.storage[0].name, "api");
+    EXPECT_EQ(a.verdict.result.decisions[0].remaining, 2 - i);
+    ASSERT_EQ(a.selected.size(), 1u);
+    EXPECT_EQ(a.selected[0], 0u);
+  }
+  auto over = run(by_key(key, {{.kind = Kind::plan}}));
+  ASSERT_TRUE(over.refusal);
+  EXPECT_EQ(over.refusal->status, 429);
+  EXPECT_EQ(over.refusal->retry_after_s, 40);
+  EXPECT_TRUE(over.checked);
+}
+
+TEST_F(CheckRunnerTest, GroupAndRouteSelectorsNameTheSameLimitOnce) {
+  const auto key = new_key("acct_1", "free");
+  auto a = run(by_key(key, {{.kind = Kind::group, .group = "analysis"},
+                            {.kind = Kind::route, .method = "GET", .path = "/v1/analysis/x"}}));
+  ASSERT_FALSE(a.refusal);
+  ASSERT_EQ(a.limits.count, 1u);  // one limit, charged once
+  EXPECT_EQ(a.limits.storage[0].name, "analysis");
+  EXPECT_EQ(a.verdict.result.decisions[0].remaining, 1);
+  EXPECT_EQ(a.selected, (std::vector<std::optional<std::size_t>>{0u, 0u}));
+}
+
+TEST_F(CheckRunnerTest, AllOrNothingAcrossSelectors) {
+  const auto key = new_key("acct_1", "free");
+  const std::vector<LimitSelector> both{{.kind = Kind::plan},
+                                        {.kind = Kind::group, .group = "analysis"}};
+  EXPECT_FALSE(run(by_key(key, both)).refusal);
+  EXPECT_FALSE(run(by_key(key, both)).refusal);
+  auto third = run(by_key(key, both));  // analysis (2) is over; the plan (3) must not be charged
+  ASSERT_TRUE(third.refusal);
+  auto plan_only = run(by_key(key, {{.kind = Kind::plan}}));
+  ASSERT_FALSE(plan_only.refusal);
+  EXPECT_EQ(plan_only.verdict.result.decisions[0].remaining, 0);
+}
+
+TEST_F(CheckRunnerTest, RouteOutsideAnyGroupOrUnlimitedGroupNamesNoLimit) {
+  const auto key = new_key("acct_1", "free");
+  auto a = run(by_key(key, {{.kind = Kind::route, .method = "GET", .path = "/v1/other"},
+                            {.kind = Kind::group, .group = "voice"}}));
+  EXPECT_FALSE(a.refusal);
+  EXPECT_FALSE(a.checked);
+  EXPECT_EQ(a.selected, (std::vector<std::optional<std::size_t>>{std::nullopt, std::nullopt}));
+}
+
+TEST_F(CheckRunnerTest, CostChargesEveryNamedLimitAndIsBounded) {
+  const auto key = new_key("acct_1", "pro");
+  auto a = run(by_key(key, {{.kind = Kind::plan}}, 4));
+  ASSERT_FALSE(a.refusal);
+  EXPECT_EQ(a.verdict.result.decisions[0].remaining, 6);
+  for (std::int64_t bad : {std::int64_t{0}, std::int64_t{-1}, limiter::kMaxCost + 1,
+                           std::numeric_limits<std::int64_t>::max()}) {
+    auto refused = run(by_key(key, {{.kind = Kind::plan}}, bad));
+    ASSERT_TRUE(refused.refusal) << bad;
+    EXPECT_EQ(refused.refusal->code, "invalid_cost");
+    EXPECT_FALSE(refused.checked);
+  }
+}
+
+TEST_F(CheckRunnerTest, MalformedQueriesAreRefusedBeforeAnyCounter) {
+  const auto key = new_key("acct_1", "free");
+  EXPECT_EQ(run(by_key(key, {})).refusal->code, "no_limits");
+  EXPECT_EQ(run(by_key(key, std::vector<LimitSelector>(kMaxSelectors + 1))).refusal->code,
+            "too_many_limits");
+  EXPECT_EQ(run(by_key(key, {{.kind = Kind::group, .group = "nope"}})).refusal->code,
+            "unknown_group");
+  EXPECT_EQ(
+      run(by_key(key, {{.kind = Kind::route, .method = "GET", .path = "no-slash"}})).refusal->code,
+      "invalid_request_target");
+  // Nothing was charged.
+  auto a = run(by_key(key, {{.kind = Kind::plan}}));
+  EXPECT_EQ(a.verdict.result.decisions[0].remaining, 2);
+}
+
+TEST_F(CheckRunnerTest, UnknownKeyAndUnknownAccountAre401) {
+  auto unknown = run(by_key("sk_live_" + std::string(32, 'a'), {{.kind = Kind::plan}}));
+  ASSERT_TRUE(unknown.refusal);
+  EXPECT_EQ(unknown.refusal->status, 401);
+  EXPECT_FALSE(unknown.checked);
+
+  CheckQuery q;
+  q.by = CheckQuery::By::account;
+  q.account_id = "acct_gone";
+  q.selectors = {{.kind = Kind::plan}};
+  auto gone = run(q);
+  ASSERT_TRUE(gone.refusal);
+  EXPECT_EQ(gone.refusal->code, "unknown_account");
+}
+
+TEST_F(CheckRunnerTest, AccountQueriesShareTheKeysCounters) {
+  const auto key = new_key("acct_1", "free");
+  EXPECT_FALSE(run(by_key(key, {{.kind = Kind::plan}})).refusal);
+  CheckQuery q;
+  q.by = CheckQuery::By::account;
+  q.account_id = "acct_1";
+  q.selectors = {{.kind = Kind::plan}};
+  auto a = run(q);
+  ASSERT_FALSE(a.refusal);
+  EXPECT_EQ(a.verdict.result.decisions[0].remaining, 1);
+}
+
+TEST_F(CheckRunnerTest, AnonymousNeedsAnAddress) {
+  context.settings.unknown_key = UnknownKey::anonymous;
+  CheckQuery q;
+  q.selectors = {{.kind = Kind::plan}};
+  EXPECT_EQ(run(q).refusal->status, 401);  // no address: no anonymous caller
+  q.client = core::ip_bytes(net::ip::make_address("192.0.2.7"));
+  auto a = run(q);
+  ASSERT_FALSE(a.refusal);
+  EXPECT_TRUE(a.caller->anonymous);
+  EXPECT_EQ(run(q).refusal->status, 429);  // the anonymous plan allows 1
+}
+
+}  // namespace
+}  // namespace gw::decision

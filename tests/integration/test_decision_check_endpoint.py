@@ -1,0 +1,86 @@
+"""SPEC §8: POST /v1/check on the admin listener, the decision service over HTTP."""
+
+from __future__ import annotations
+
+from helpers import ensure_window
+
+
+def check(gw, body, token="default"):
+    return gw.admin.request("POST", "/v1/check", body, token=token)
+
+
+def test_shape_and_countdown(gateway):
+    _, key = gateway.new_account("free")
+    ensure_window(5)
+    r = check(gateway, {"api_key": key, "method": "GET", "path": "/v1/things"})
+    assert r.status == 200, r
+    j = r.json()
+    assert j["allowed"] is True and j["limit"] == 60 and j["remaining"] == 59
+    assert j["reset"] > 1_700_000_000 and j["retry_after"] is None
+    assert j["headers"]["X-RateLimit-Limit"] == "60"
+    assert j["headers"]["X-RateLimit-Remaining"] == "59"
+    assert j["headers"]["X-RateLimit-Resource"] == "api"
+    assert "status" not in j and "error" not in j
+
+
+def test_route_group_is_applied_like_the_proxy(gateway):
+    _, key = gateway.new_account("free")  # analysis: 15
+    ensure_window(5)
+    for i in range(15):
+        j = check(gateway, {"api_key": key, "method": "POST",
+                            "path": "/v1/analysis/7"}).json()
+        assert j["allowed"] is True and j["limit"] == 15 and j["remaining"] == 14 - i, j
+    j = check(gateway, {"api_key": key, "method": "POST", "path": "/v1/analysis/7"}).json()
+    assert j["allowed"] is False and j["status"] == 429
+    assert j["retry_after"] >= 1 and j["headers"]["Retry-After"] == str(j["retry_after"])
+    assert j["error"]["code"] == "rate_limit_exceeded"
+    # The proxy sees the same counters.
+    r = gateway.client(key).post("/v1/analysis/7")
+    assert r.status == 429, r
+
+
+def test_shares_the_proxys_budget_and_cost(gateway):
+    _, key = gateway.new_account("free")
+    ensure_window(5)
+    c = gateway.client(key)
+    for _ in range(10):
+        assert c.get("/v1/things").status == 200
+    j = check(gateway, {"api_key": key, "method": "GET", "path": "/v1/things", "cost": 5}).json()
+    assert j["remaining"] == 60 - 15
+    assert c.get("/v1/things").int_header("X-RateLimit-Remaining") == 60 - 16
+
+
+def test_unknown_key_is_a_refused_decision(gateway):
+    j = check(gateway, {"api_key": "sk_live_" + "q" * 43, "method": "GET", "path": "/"}).json()
+    assert j["allowed"] is False and j["status"] == 401
+    assert j["error"]["code"] == "invalid_api_key" and j["limit"] is None
+
+
+def test_admin_token_required(gateway):
+    body = {"api_key": "k", "method": "GET", "path": "/"}
+    assert check(gateway, body, token=None).status == 401
+    assert check(gateway, body, token="wrong").status == 401
+    r = gateway.admin.request("GET", "/v1/check")
+    assert r.status == 405 and r.header("Allow") == "POST"
+
+
+def test_bad_bodies_are_400_naming_the_member(gateway):
+    _, key = gateway.new_account("free")
+    cases = [
+        ({"method": "GET", "path": "/"}, "api_key"),
+        ({"api_key": key, "path": "/"}, "method"),
+        ({"api_key": key, "method": "GET"}, "path"),
+        ({"api_key": key, "method": "GET", "path": "/", "cost": 0}, "cost"),
+        ({"api_key": key, "method": "GET", "path": "/", "cost": 2**63}, "cost"),
+        ({"api_key": key, "method": "GET", "path": "/", "surprise": 1}, "surprise"),
+        ({"api_key": key, "method": "GET", "path": "no-slash"}, "path"),
+    ]
+    for body, param in cases:
+        r = check(gateway, body)
+        assert r.status == 400, (body, r)
+        assert r.json()["error"]["param"] == param, (body, r.json())
+    r = gateway.admin.request("POST", "/v1/check", headers={"Content-Type": "application/json"})
+    assert r.status == 400
+    # Nothing was charged.
+    j = check(gateway, {"api_key": key, "method": "GET", "path": "/"}).json()
+    assert j["remaining"] == 59
