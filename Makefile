@@ -24,8 +24,9 @@ build-asan: deps
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 
 # ThreadSanitizer: only the store and proxy unit tests (the code whose threads meet: Redis
-# connections, store callbacks, the proxy's workers), not the whole tree.
-TSAN_TESTS := store_memory_tests store_sqlite_tests store_redis_tests proxy_tests
+# connections, store callbacks, the proxy's workers, the decision service's submitters), not
+# the whole tree.
+TSAN_TESTS := store_memory_tests store_sqlite_tests store_redis_tests proxy_tests check_tests
 
 # -O1 -g1 (asserts on): a third less compile time than -O2 -g, line tables for the stacks.
 build-tsan: deps

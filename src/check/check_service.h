@@ -72,25 +72,4 @@ class CheckService {
 // The answer of a query that was never decided (the service stopped first).
 decision::CheckAnswer service_stopped_answer();
 
-// submit() as an Asio operation: the answer completes `token` on the executor associated
-// with its handler (a coroutine awaiting a check resumes on its own thread).
-template <typename Token>
-auto async_check(CheckService& service, decision::CheckQuery query, Token&& token) {
-  return net::async_initiate<Token, void(decision::CheckAnswer)>(
-      [&service](auto handler, decision::CheckQuery query) {
-        using Handler = decltype(handler);
-        auto work = net::make_work_guard(handler);
-        // Done is copyable and completion handlers are move-only: shared ownership bridges.
-        auto shared = std::make_shared<Handler>(std::move(handler));
-        service.submit(std::move(query), [shared, work](decision::CheckAnswer answer) mutable {
-          auto executor = net::get_associated_executor(*shared, work.get_executor());
-          net::post(executor, [shared, answer = std::move(answer)]() mutable {
-            std::move (*shared)(std::move(answer));
-          });
-          work.reset();
-        });
-      },
-      token, std::move(query));
-}
-
 }  // namespace gw::check
