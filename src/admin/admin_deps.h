@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "check/check_service.h"
 #include "core/clock.h"
+#include "decision/decider.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
@@ -37,8 +37,13 @@ struct AdminDeps {
   // request would get 503); otherwise the gateway still serves and reports "degraded".
   bool store_required = false;
   std::function<void()> on_accounts_changed;  // after every successful account/key write
-  // Decides POST /v1/check (SPEC §8); null answers it 503 rate_limiter_unavailable.
-  check::CheckService* checks = nullptr;
+  // Decides POST /v1/check (SPEC §8) on the admin's own thread(s), as a worker's Decider
+  // decides its requests; on a shared caller cache (CallerCache::Sharing::threads), since
+  // the admin io_context may run on several threads. Null (or no decision_context)
+  // answers /v1/check 503.
+  decision::Decider* decider = nullptr;
+  // The configuration a check is decided under (the snapshot in force).
+  std::function<decision::DecisionContext()> decision_context;
 };
 
 }  // namespace gw::admin

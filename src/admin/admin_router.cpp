@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
@@ -18,6 +20,7 @@
 #include "admin/json_body.h"
 #include "admin/usage_query.h"
 #include "core/ascii.h"
+#include "decision/check_runner.h"
 #include "store/subject.h"
 
 namespace gw::admin {
@@ -92,6 +95,22 @@ std::optional<std::string> percent_decode(std::string_view segment) {
   const auto escaped = boost::urls::make_pct_string_view(segment);
   if (!escaped) return std::nullopt;
   return escaped->decode();
+}
+
+// POST /v1/check, once the body is read: decided on the admin's thread (the coroutine runs
+// on the executor handle() was given), answered there.
+boost::asio::awaitable<void> answer_check(decision::Decider& decider, decision::CheckQuery query,
+                                          decision::DecisionContext context, core::UnixNanos now,
+                                          std::string request_id, AdminRouter::Done done) {
+  const decision::CheckAnswer answer =
+      co_await decision::run_check(decider, std::move(query), std::move(context), now);
+  if (answer.refusal && answer.refusal->status == 400) {
+    // The check itself is malformed (a path the proxy would refuse, say).
+    const std::string_view param = answer.refusal->code == "invalid_cost" ? "cost" : "path";
+    done(bad_request(answer.refusal->message, request_id, param, answer.refusal->code));
+    co_return;
+  }
+  done(json_response(http::status::ok, check_answer_json(answer, request_id), request_id));
 }
 
 }  // namespace
@@ -347,24 +366,16 @@ std::optional<Response> AdminRouter::post_check(Context& ctx) const {
         error.message, ctx.request_id,
         error.param.empty() ? std::nullopt : std::optional<std::string_view>(error.param));
   }
-  if (deps_.checks == nullptr) {
+  if (deps_.decider == nullptr || !deps_.decision_context) {
     return error_response(http::status::service_unavailable, kApiError, "rate_limiter_unavailable",
                           "The decision service is not running.", ctx.request_id);
   }
-  // The answer arrives on the check service's thread; the response goes out on ours.
-  deps_.checks->submit(std::move(*query), [executor = ctx.executor, done = std::move(ctx.done),
-                                           request_id = std::move(ctx.request_id)](
-                                              decision::CheckAnswer answer) {
-    Response res;
-    if (answer.refusal && answer.refusal->status == 400) {
-      // The check itself is malformed (a path the proxy would refuse, say).
-      const std::string_view param = answer.refusal->code == "invalid_cost" ? "cost" : "path";
-      res = bad_request(answer.refusal->message, request_id, param, answer.refusal->code);
-    } else {
-      res = json_response(http::status::ok, check_answer_json(answer, request_id), request_id);
-    }
-    boost::asio::post(executor, [done, res = std::move(res)]() mutable { done(std::move(res)); });
-  });
+  decision::DecisionContext context = deps_.decision_context();
+  boost::asio::co_spawn(
+      ctx.executor,
+      answer_check(*deps_.decider, std::move(*query), std::move(context), deps_.clock.now(),
+                   std::move(ctx.request_id), std::move(ctx.done)),
+      boost::asio::detached);
   return std::nullopt;
 }
 

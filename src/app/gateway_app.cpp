@@ -16,6 +16,8 @@
 #include "check/check_service.h"
 #include "config/config_loader.h"
 #include "config/running_config.h"
+#include "decision/caller_cache.h"
+#include "decision/decider.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
@@ -57,7 +59,10 @@ struct GatewayApp::Impl {
   std::unique_ptr<StoreBackend> stores;  // after `control`: its connections use that loop
   std::unique_ptr<admin::AdminServer> admin;
   std::unique_ptr<proxy::ProxyServer> proxy;
-  std::unique_ptr<check::CheckService> checks;  // the decision service's decisions
+  // POST /v1/check is decided on the control thread, by its own caller cache and Decider.
+  std::unique_ptr<decision::CallerCache> admin_callers;
+  std::unique_ptr<decision::Decider> admin_decider;
+  std::unique_ptr<check::CheckService> checks;  // ShouldRateLimit's decisions
   std::unique_ptr<rls::RlsServer> rls;          // decision.grpc_listen; null when off
   std::uint16_t grpc_port = 0;
   net::steady_timer tick_timer{control};
@@ -168,6 +173,13 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                                                              .running = *impl->running});
   if (config->decision.grpc_listen) impl->rls = std::make_unique<rls::RlsServer>(*impl->checks);
 
+  // Shared: the admin listener may run on any number of threads (admin_server.h).
+  impl->admin_callers = std::make_unique<decision::CallerCache>(
+      impl->stores->accounts(), clock, decision::CallerCache::Sharing::threads);
+  impl->admin_decider = std::make_unique<decision::Decider>(
+      *impl->admin_callers, impl->stores->accounts(), impl->stores->counters(), impl->metrics,
+      impl->usage, clock);
+
   Impl* raw = impl.get();
   impl->admin = std::make_unique<admin::AdminServer>(
       impl->control,
@@ -184,7 +196,14 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .store_healthy = [raw] { return raw->stores->healthy(); },
           .store_required = config->store.on_failure == config::OnStoreFailure::fail_closed,
           .on_accounts_changed = {},
-          .checks = impl->checks.get()});
+          .decider = impl->admin_decider.get(),
+          .decision_context =
+              [raw] {
+                const std::uint64_t version = raw->running->version();
+                const auto running = raw->running->current();
+                return decision::DecisionContext{running->shared_policy(), version,
+                                                 running->decision()};
+              }});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
   impl->proxy =

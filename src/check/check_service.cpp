@@ -52,6 +52,16 @@ void CheckService::stop() {
   io_.poll();
 }
 
+decision::DecisionContext CheckService::context() const {
+  const std::uint64_t version = deps_.running.version();
+  const auto running = deps_.running.current();
+  return decision::DecisionContext{running->shared_policy(), version, running->decision()};
+}
+
+std::optional<decision::CheckAnswer> CheckService::decide_now(const decision::CheckQuery& query) {
+  return decision::run_check_now(decider_, query, context(), deps_.clock.now());
+}
+
 void CheckService::submit(decision::CheckQuery query, Done done) {
   net::co_spawn(io_, decide(std::move(query), std::move(done)), net::detached);
 }
@@ -59,11 +69,9 @@ void CheckService::submit(decision::CheckQuery query, Done done) {
 net::awaitable<void> CheckService::decide(decision::CheckQuery query, Done done) {
   AnswerOnce answer(std::move(done));
   if (stopping_.load(std::memory_order_acquire)) co_return;  // answered 503 by AnswerOnce
-  const std::uint64_t version = deps_.running.version();
-  const auto running = deps_.running.current();
   // A named context, moved in: passed as a prvalue straight into run_check(), GCC 12's
   // code released its policy twice (valgrind, CheckServiceTest).
-  decision::DecisionContext context{running->shared_policy(), version, running->decision()};
+  decision::DecisionContext context = this->context();
   decision::CheckAnswer decided = co_await decision::run_check(
       decider_, std::move(query), std::move(context), deps_.clock.now());
   answer(std::move(decided));

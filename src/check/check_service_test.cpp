@@ -88,6 +88,51 @@ TEST_F(CheckServiceTest, ConcurrentSubmittersGetExactlyTheLimit) {
   EXPECT_EQ(answers.last_status(), 429);
 }
 
+TEST_F(CheckServiceTest, DecidedNowOrSubmittedFromManyThreadsIsExact) {
+  accounts->put_account({"acct_1", "free", {}});
+  const std::string key = accounts->create_key("acct_1", store::KeyEnvironment::live)->key;
+  service.start();
+  Answers answers;
+  std::atomic<int> now_admitted{0}, now_refused{0}, submitted{0};
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 4; ++t) {
+    callers.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        if (auto answer = service.decide_now(query_for(key))) {
+          (answer->refusal ? now_refused : now_admitted)++;
+        } else {
+          ++submitted;
+          service.submit(query_for(key), answers.collector());
+        }
+      }
+    });
+  }
+  for (auto& c : callers) c.join();
+  answers.wait_for(submitted.load());
+  EXPECT_EQ(now_admitted + answers.admitted(), 50);
+  EXPECT_EQ(now_refused + answers.refused(), 50);
+  // The first calls miss the cache and are submitted; once the caller is cached, they
+  // are answered on the calling threads.
+  EXPECT_GT(now_admitted + now_refused, 0);
+}
+
+TEST_F(CheckServiceTest, UnknownKeysAreRefusedAtOnceOnceKnownUnknown) {
+  service.start();
+  const std::string made_up = "sk_live_" + std::string(43, 'm');
+  EXPECT_FALSE(service.decide_now(query_for(made_up)));  // a lookup is needed first
+  Answers answers;
+  service.submit(query_for(made_up), answers.collector());
+  answers.wait_for(1);
+  EXPECT_EQ(answers.last_status(), 401);
+  auto again = service.decide_now(query_for(made_up));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->refusal->status, 401);
+  // Not even shaped like a key: refused without any lookup.
+  auto malformed = service.decide_now(query_for("not-a-key"));
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->refusal->status, 401);
+}
+
 TEST_F(CheckServiceTest, PlanChangeAppliesToTheNextCheck) {
   accounts->put_account({"acct_1", "free", {}});
   const std::string key = accounts->create_key("acct_1", store::KeyEnvironment::live)->key;

@@ -7,8 +7,10 @@
 
 namespace gw::decision {
 
-CallerCache::CallerCache(store::AccountStore& accounts, const core::Clock& clock)
-    : accounts_(accounts), clock_(clock) {}
+CallerCache::CallerCache(store::AccountStore& accounts, const core::Clock& clock, Sharing sharing)
+    : accounts_(accounts),
+      clock_(clock),
+      mutex_(sharing == Sharing::threads ? std::make_unique<std::mutex>() : nullptr) {}
 
 void CallerCache::invalidate_if_stale(std::uint64_t policy_version) {
   const std::uint64_t store_version = accounts_.version();
@@ -60,6 +62,7 @@ std::optional<std::shared_ptr<const Caller>> CallerCache::cached_key(std::string
                                                                      std::uint64_t policy_version) {
   // Not a key at all: as unknown as a key can be, for the price of a scan.
   if (!store::looks_like_api_key(key)) return std::shared_ptr<const Caller>();
+  const auto lock = guard();
   invalidate_if_stale(policy_version);
   const core::KeyedDigest digest = core::KeyedDigest::of(key);
   const core::UnixNanos now = clock_.now();
@@ -81,6 +84,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_k
     caller =
         build(lookup->record->account_id, lookup->record->environment, lookup->account, policy);
   }
+  const auto lock = guard();
   if (started_at != store_version()) return caller;
   const core::KeyedDigest digest = core::KeyedDigest::of(key);
   const core::UnixNanos expires = clock_.now() + ttl_;
@@ -106,6 +110,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::for_accoun
 
 std::optional<std::shared_ptr<const Caller>> CallerCache::cached_account(
     std::string_view account_id, store::KeyEnvironment environment, std::uint64_t policy_version) {
+  const auto lock = guard();
   invalidate_if_stale(policy_version);
   const std::string subject = store::subject_of(account_id, environment);
   if (auto it = accounts_by_subject_.find(subject);
@@ -121,6 +126,7 @@ core::Result<std::shared_ptr<const Caller>, std::string> CallerCache::remember_a
     std::uint64_t started_at) {
   if (!account) return core::unexpected(std::move(account.error().detail));
   auto caller = build(account_id, environment, *account, policy);
+  const auto lock = guard();
   if (started_at != store_version()) return caller;
   make_room(accounts_by_subject_, kMaxAccounts);
   accounts_by_subject_.insert_or_assign(store::subject_of(account_id, environment),
@@ -162,6 +168,7 @@ std::shared_ptr<const Caller> CallerCache::build(std::string_view account_id,
 std::shared_ptr<const Caller> CallerCache::anonymous(const core::IpBytes& client,
                                                      const policy::Policy& policy,
                                                      std::uint64_t policy_version) {
+  const auto lock = guard();
   invalidate_if_stale(policy_version);
   const core::IpBytes block = core::client_block(client);
   if (auto it = anonymous_.find(block); it != anonymous_.end()) return it->second;

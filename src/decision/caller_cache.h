@@ -12,7 +12,9 @@
 // never pushes out the callers that are known. Anonymous callers (per client block) are
 // cheap to rebuild and kept in a bounded map too.
 //
-// Thread-safety: none; each worker thread owns one.
+// Thread-safety: none for a worker's own cache (Sharing::one_thread). A cache made with
+// Sharing::threads (the decision service's, asked from gRPC's threads and its own) takes
+// a mutex in every call; find()/for_account() release it while the store answers.
 #pragma once
 
 #include <boost/unordered/unordered_flat_map.hpp>
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,7 +40,9 @@ namespace gw::decision {
 
 class CallerCache {
  public:
-  CallerCache(store::AccountStore& accounts, const core::Clock& clock);
+  enum class Sharing { one_thread, threads };
+  CallerCache(store::AccountStore& accounts, const core::Clock& clock,
+              Sharing sharing = Sharing::one_thread);
 
   // The caller a key belongs to, nullptr for an unknown or revoked key, or an error when
   // the account store cannot answer.
@@ -70,7 +75,10 @@ class CallerCache {
       std::uint64_t started_at);
 
   // How long an entry is trusted (accounts.cache_seconds); applies to entries made after.
-  void set_ttl(std::chrono::seconds ttl) noexcept { ttl_ = ttl; }
+  void set_ttl(std::chrono::seconds ttl) {
+    const auto lock = guard();
+    ttl_ = ttl;
+  }
 
   // Moves on every account or key change: a caller taken earlier may be stale.
   std::uint64_t store_version() const noexcept { return accounts_.version(); }
@@ -89,7 +97,8 @@ class CallerCache {
   struct Sizes {
     std::size_t known_keys, unknown_keys, accounts, anonymous;
   };
-  Sizes sizes() const noexcept {
+  Sizes sizes() const {
+    const auto lock = guard();
     return {known_.size(), unknown_.size(), accounts_by_subject_.size(), anonymous_.size()};
   }
 
@@ -101,6 +110,10 @@ class CallerCache {
   template <typename V>
   using DigestMap = boost::unordered_flat_map<core::KeyedDigest, V, core::KeyedDigestHash>;
 
+  // Held for the whole of each call when the cache is shared; an empty lock otherwise.
+  std::unique_lock<std::mutex> guard() const {
+    return mutex_ ? std::unique_lock(*mutex_) : std::unique_lock<std::mutex>();
+  }
   void invalidate_if_stale(std::uint64_t policy_version);
   // Makes room in a full map of entries: the expired ones go, and if that frees less than
   // an eighth, every other one (arbitrary under a keyed hash, so nobody can aim it).
@@ -114,11 +127,12 @@ class CallerCache {
 
   store::AccountStore& accounts_;
   const core::Clock& clock_;
+  const std::unique_ptr<std::mutex> mutex_;  // Sharing::threads only
   std::chrono::seconds ttl_{60};
   std::uint64_t store_version_ = 0;
   std::uint64_t policy_version_ = 0;
-  DigestMap<Entry> known_;                // keys of a live account
-  DigestMap<core::UnixNanos> unknown_;    // keys the store does not know: until when
+  DigestMap<Entry> known_;                      // keys of a live account
+  DigestMap<core::UnixNanos> unknown_;          // keys the store does not know: until when
   core::StringMap<Entry> accounts_by_subject_;  // by "<account>:<environment>"
   boost::unordered_flat_map<core::IpBytes, std::shared_ptr<const Caller>, core::IpBytesHash>
       anonymous_;  // by client block

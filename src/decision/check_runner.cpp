@@ -64,93 +64,138 @@ std::optional<std::size_t> add_limit(LimitSet& set, const store::LimitRef& limit
   return set.count++;
 }
 
-}  // namespace
-
-boost::asio::awaitable<CheckAnswer> run_check(Decider& decider, CheckQuery query,
-                                              DecisionContext context, core::UnixNanos now) {
-  CheckAnswer answer;
-  answer.policy = context.policy;
-  answer.now = now;
-  answer.fields = context.settings.fields;
-  answer.selectors = query.selectors.size();
-  const policy::Policy& policy = *context.policy;
-
-  if (query.cost < 1 || query.cost > limiter::kMaxCost) {
-    answer.refusal = invalid_query(
-        "invalid_cost", fmt::format("The cost must be from 1 to {}.", limiter::kMaxCost));
-    co_return answer;
-  }
-  if (query.selectors.empty()) {
-    answer.refusal = invalid_query("no_limits", "The check names no limit.");
-    co_return answer;
-  }
-  if (query.selectors.size() > kMaxSelectors) {
-    answer.refusal = invalid_query("too_many_limits",
-                                   fmt::format("A check names at most {} limits.", kMaxSelectors));
-    co_return answer;
-  }
-  std::vector<Selection> selections;
-  selections.reserve(query.selectors.size());
-  for (const auto& selector : query.selectors) {
-    auto selection = resolve(selector, policy);
-    if (!selection) {
-      answer.refusal = std::move(selection.error());
-      co_return answer;
+// The steps of a check that never wait, shared by run_check() and run_check_now().
+class CheckSteps {
+ public:
+  CheckSteps(const CheckQuery& query, DecisionContext& context, core::UnixNanos now)
+      : query_(query), policy_(*context.policy) {
+    answer_.policy = context.policy;
+    answer_.now = now;
+    answer_.fields = context.settings.fields;
+    answer_.selectors = query.selectors.size();
+    // Without an address there is no anonymous caller to fall back to.
+    if (query.by == CheckQuery::By::key && !query.client) {
+      context.settings.unknown_key = UnknownKey::reject;
     }
-    selections.push_back(*selection);
   }
 
-  Identity identity;
-  if (query.by == CheckQuery::By::account) {
-    identity = co_await decider.identify_account(query.account_id, query.environment, context);
-    if (!identity.refusal && !identity.caller) {
+  // The query's own refusal (cost, selectors), before anyone is identified. false: refused.
+  bool validate() {
+    if (query_.cost < 1 || query_.cost > limiter::kMaxCost) {
+      return refuse(invalid_query(
+          "invalid_cost", fmt::format("The cost must be from 1 to {}.", limiter::kMaxCost)));
+    }
+    if (query_.selectors.empty())
+      return refuse(invalid_query("no_limits", "The check names no limit."));
+    if (query_.selectors.size() > kMaxSelectors) {
+      return refuse(invalid_query("too_many_limits",
+                                  fmt::format("A check names at most {} limits.", kMaxSelectors)));
+    }
+    selections_.reserve(query_.selectors.size());
+    for (const auto& selector : query_.selectors) {
+      auto selection = resolve(selector, policy_);
+      if (!selection) return refuse(std::move(selection.error()));
+      selections_.push_back(*selection);
+    }
+    return true;
+  }
+
+  PresentedCredential credential() const {
+    return PresentedCredential{.kind = query_.key_kind, .key = query_.key};
+  }
+  core::IpBytes client() const { return query_.client.value_or(core::IpBytes{}); }
+
+  // Takes the caller in and names its limits. false: refused (identity, too many limits).
+  bool select(Identity identity) {
+    if (!identity.refusal && !identity.caller) {  // identify_account(): the account is gone
       identity.refusal = Refusal{.status = 401,
                                  .type = "authentication_error",
                                  .code = "unknown_account",
                                  .message = "No such account."};
     }
+    if (identity.refusal) return refuse(std::move(*identity.refusal));
+    answer_.caller = std::move(identity.caller);
+    const Caller& caller = *answer_.caller;
+    answer_.selected.reserve(selections_.size());
+    for (const Selection& selection : selections_) {
+      std::optional<store::LimitRef> limit;
+      if (selection.names == Selection::Names::plan) limit = policy_.api_limit(caller.limits);
+      if (selection.names == Selection::Names::group) {
+        limit = policy_.group_limit(caller.limits, selection.group);
+        if (limit && answer_.limits.group_name.empty()) {
+          answer_.limits.group = selection.group;
+          answer_.limits.group_name = policy_.group_name(selection.group);
+        }
+      }
+      std::optional<std::size_t> index;
+      if (limit) {
+        index = add_limit(answer_.limits, *limit);
+        if (!index) {
+          return refuse(invalid_query(
+              "too_many_limits",
+              fmt::format("A check names at most {} distinct limits.", store::kMaxLimitsPerCheck)));
+        }
+      }
+      answer_.selected.push_back(index);
+    }
+    answer_.checked = answer_.limits.count > 0;
+    return true;
+  }
+
+  CheckAnswer finish(Verdict verdict) {
+    answer_.refusal = verdict.refusal;
+    answer_.verdict = std::move(verdict);
+    return std::move(answer_);
+  }
+  CheckAnswer refused() { return std::move(answer_); }
+
+  CheckAnswer& answer() { return answer_; }
+
+ private:
+  bool refuse(Refusal refusal) {
+    answer_.refusal = std::move(refusal);
+    return false;
+  }
+
+  const CheckQuery& query_;
+  const policy::Policy& policy_;
+  CheckAnswer answer_;
+  std::vector<Selection> selections_;
+};
+
+}  // namespace
+
+std::optional<CheckAnswer> run_check_now(Decider& decider, const CheckQuery& query,
+                                         DecisionContext context, core::UnixNanos now) {
+  CheckSteps steps(query, context, now);
+  if (!steps.validate()) return steps.refused();
+  std::optional<Identity> identity =
+      query.by == CheckQuery::By::account
+          ? decider.identify_account_now(query.account_id, query.environment, context)
+          : decider.identify_now(steps.credential(), steps.client(), context);
+  if (!identity) return std::nullopt;
+  if (!steps.select(std::move(*identity))) return steps.refused();
+  const CheckAnswer& answer = steps.answer();
+  std::optional<Verdict> verdict =
+      decider.check_now(*answer.caller, answer.limits, query.cost, now, context);
+  if (!verdict) return std::nullopt;
+  return steps.finish(std::move(*verdict));
+}
+
+boost::asio::awaitable<CheckAnswer> run_check(Decider& decider, CheckQuery query,
+                                              DecisionContext context, core::UnixNanos now) {
+  CheckSteps steps(query, context, now);
+  if (!steps.validate()) co_return steps.refused();
+  Identity identity;
+  if (query.by == CheckQuery::By::account) {
+    identity = co_await decider.identify_account(query.account_id, query.environment, context);
   } else {
-    // Without an address there is no anonymous caller to fall back to.
-    if (!query.client) context.settings.unknown_key = UnknownKey::reject;
-    identity =
-        co_await decider.identify(PresentedCredential{.kind = query.key_kind, .key = query.key},
-                                  query.client.value_or(core::IpBytes{}), context);
+    identity = co_await decider.identify(steps.credential(), steps.client(), context);
   }
-  if (identity.refusal) {
-    answer.refusal = std::move(identity.refusal);
-    co_return answer;
-  }
-  answer.caller = std::move(identity.caller);
-  const Caller& caller = *answer.caller;
-
-  answer.selected.reserve(selections.size());
-  for (const Selection& selection : selections) {
-    std::optional<store::LimitRef> limit;
-    if (selection.names == Selection::Names::plan) limit = policy.api_limit(caller.limits);
-    if (selection.names == Selection::Names::group) {
-      limit = policy.group_limit(caller.limits, selection.group);
-      if (limit && answer.limits.group_name.empty()) {
-        answer.limits.group = selection.group;
-        answer.limits.group_name = policy.group_name(selection.group);
-      }
-    }
-    std::optional<std::size_t> index;
-    if (limit) {
-      index = add_limit(answer.limits, *limit);
-      if (!index) {
-        answer.refusal = invalid_query(
-            "too_many_limits",
-            fmt::format("A check names at most {} distinct limits.", store::kMaxLimitsPerCheck));
-        co_return answer;
-      }
-    }
-    answer.selected.push_back(index);
-  }
-
-  answer.checked = answer.limits.count > 0;
-  answer.verdict = co_await decider.check(answer.caller, answer.limits, query.cost, now, context);
-  answer.refusal = answer.verdict.refusal;
-  co_return answer;
+  if (!steps.select(std::move(identity))) co_return steps.refused();
+  CheckAnswer& answer = steps.answer();
+  Verdict verdict = co_await decider.check(answer.caller, answer.limits, query.cost, now, context);
+  co_return steps.finish(std::move(verdict));
 }
 
 }  // namespace gw::decision

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <optional>
 
 #include "decision/check_query.h"
 #include "decision/decider.h"
@@ -19,5 +20,11 @@ inline constexpr std::size_t kMaxSelectors = 64;
 
 boost::asio::awaitable<CheckAnswer> run_check(Decider& decider, CheckQuery query,
                                               DecisionContext context, core::UnixNanos now);
+
+// The same check when it needs no store round trip (a cached caller, the memory store,
+// a refusal): the answer at once, on the calling thread; nullopt when run_check() must
+// take it (nothing was charged).
+std::optional<CheckAnswer> run_check_now(Decider& decider, const CheckQuery& query,
+                                         DecisionContext context, core::UnixNanos now);
 
 }  // namespace gw::decision

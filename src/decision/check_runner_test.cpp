@@ -181,6 +181,35 @@ TEST_F(CheckRunnerTest, AccountQueriesShareTheKeysCounters) {
   EXPECT_EQ(a.verdict.result.decisions[0].remaining, 1);
 }
 
+TEST_F(CheckRunnerTest, NowAnswersWhenNothingWaitsAndChargesNothingWhenItCannot) {
+  const auto key = new_key("acct_1", "free");
+  const CheckQuery q = by_key(key, {{.kind = Kind::plan}});
+  EXPECT_FALSE(run_check_now(decider, q, context, clock.now()));  // the caller is not cached
+  auto first = run(q);
+  ASSERT_FALSE(first.refusal);
+  EXPECT_EQ(first.verdict.result.decisions[0].remaining, 2);  // the miss charged nothing
+  auto now = run_check_now(decider, q, context, clock.now());
+  ASSERT_TRUE(now);
+  ASSERT_FALSE(now->refusal);
+  EXPECT_EQ(now->verdict.result.decisions[0].remaining, 1);
+  EXPECT_EQ(now->selected, (std::vector<std::optional<std::size_t>>{0u}));
+  // Refusals of the query itself need nothing.
+  auto invalid = run_check_now(decider, by_key(key, {}), context, clock.now());
+  ASSERT_TRUE(invalid);
+  EXPECT_EQ(invalid->refusal->code, "no_limits");
+
+  CheckQuery by_account;
+  by_account.by = CheckQuery::By::account;
+  by_account.account_id = "acct_1";
+  by_account.selectors = {{.kind = Kind::plan}};
+  EXPECT_FALSE(run_check_now(decider, by_account, context, clock.now()));
+  EXPECT_FALSE(run(by_account).refusal);
+  auto cached = run_check_now(decider, by_account, context, clock.now());
+  ASSERT_TRUE(cached);
+  EXPECT_TRUE(cached->refusal);  // the plan's 3 are spent
+  EXPECT_EQ(cached->refusal->status, 429);
+}
+
 TEST_F(CheckRunnerTest, AnonymousNeedsAnAddress) {
   context.settings.unknown_key = UnknownKey::anonymous;
   CheckQuery q;

@@ -92,6 +92,15 @@ boost::asio::awaitable<Identity> Decider::identify(PresentedCredential credentia
   co_return identity_of(credential, std::move(*found), client, context);
 }
 
+std::optional<Identity> Decider::identify_account_now(std::string_view account_id,
+                                                      store::KeyEnvironment environment,
+                                                      const DecisionContext& context) {
+  callers_.set_ttl(context.settings.caller_cache_ttl);
+  auto hit = callers_.cached_account(account_id, environment, context.policy_version);
+  if (!hit) return std::nullopt;
+  return Identity{.caller = std::move(*hit)};
+}
+
 boost::asio::awaitable<Identity> Decider::identify_account(std::string account_id,
                                                            store::KeyEnvironment environment,
                                                            const DecisionContext& context) {

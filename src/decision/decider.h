@@ -10,8 +10,9 @@
 // store round trip is needed (a cached caller, the memory store): callers try it first
 // and co_await the other form only on nullopt.
 //
-// Thread-safety: none; one Decider per worker, used from that worker's thread (its
-// CallerCache is the worker's). The stores and metrics it borrows are thread-safe.
+// Thread-safety: as its CallerCache's: none for a worker's (one Decider per worker, used
+// from that worker's thread); any thread for one on a shared cache (CallerCache::Sharing).
+// The stores and metrics it borrows are thread-safe, and it has no state of its own.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -54,7 +55,11 @@ class Decider {
                                             const DecisionContext& context);
 
   // The caller an account acts as in one environment (a session's creator, a proxy that
-  // authenticated the caller itself); a null caller when the account is gone.
+  // authenticated the caller itself); a null caller when the account is gone. nullopt:
+  // a store lookup is needed.
+  std::optional<Identity> identify_account_now(std::string_view account_id,
+                                               store::KeyEnvironment environment,
+                                               const DecisionContext& context);
   boost::asio::awaitable<Identity> identify_account(std::string account_id,
                                                     store::KeyEnvironment environment,
                                                     const DecisionContext& context);

@@ -30,6 +30,11 @@ class RlsServer::Service final
       reactor->Finish(grpc::Status::OK);
       return reactor;
     }
+    if (auto answer = checks_.decide_now(*query)) {
+      write_answer(*answer, request_id, *response);
+      reactor->Finish(grpc::Status::OK);
+      return reactor;
+    }
     // gRPC keeps `response` alive until Finish; the answer comes on the service's thread.
     checks_.submit(std::move(*query), [reactor, response, request_id = std::move(request_id)](
                                           decision::CheckAnswer answer) {
@@ -43,6 +48,19 @@ class RlsServer::Service final
   check::CheckService& checks_;
 };
 
+void apply_listener_bounds(grpc::ServerBuilder& builder) {
+  grpc::ResourceQuota quota("kallglot-decision");
+  quota.Resize(kMemoryQuotaBytes);
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
+  // A second process on the same port is a start-up error, not a silent share.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  // An idle connection is closed after five minutes: a client that opens connections and
+  // leaves them holds nothing for long.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+}
+
 RlsServer::RlsServer(check::CheckService& checks) : service_(std::make_unique<Service>(checks)) {}
 
 RlsServer::~RlsServer() { stop(std::chrono::milliseconds(0)); }
@@ -53,20 +71,11 @@ core::Result<std::uint16_t, std::string> RlsServer::start(const config::ListenAd
   const std::string target =
       ipv6 ? fmt::format("[{}]:{}", host, address.port) : fmt::format("{}:{}", host, address.port);
 
-  grpc::ResourceQuota quota("kallglot-decision");
-  quota.Resize(kMemoryQuotaBytes);
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(service_.get());
-  builder.SetResourceQuota(quota);
-  builder.SetMaxReceiveMessageSize(kMaxRequestBytes);
-  // A second gateway on the same port is a start-up error, not a silent share.
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
-  // An idle connection is closed after five minutes: a client that opens connections and
-  // leaves them holds nothing for long.
-  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  apply_listener_bounds(builder);
   server_ = builder.BuildAndStart();
   if (!server_ || port == 0) {
     server_.reset();

@@ -23,13 +23,18 @@
 
 namespace grpc {
 class Server;
-}
+class ServerBuilder;
+}  // namespace grpc
 
 namespace gw::rls {
 
 inline constexpr int kMaxRequestBytes = 64 * 1024;
 inline constexpr int kMaxStreamsPerConnection = 256;
 inline constexpr std::size_t kMemoryQuotaBytes = 64 * 1024 * 1024;
+
+// The bounds above, and no port sharing, on a server being built (the benchmark's null
+// server uses the same).
+void apply_listener_bounds(grpc::ServerBuilder& builder);
 
 class RlsServer {
  public:
