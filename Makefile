@@ -64,7 +64,8 @@ asan-integration-test: build-asan node-deps
 	GW_BINARY=$(abspath $(ASAN_BUILD_DIR))/kallglot-gateway $(PYTHON) -m pytest -q tests/integration
 
 # libFuzzer (fuzz/, built with clang into build-fuzz/): the request head, the config
-# loader, route matching, the audio meter, WebSocket frames and Redis replies, each for
+# loader, route matching, the audio meter, WebSocket frames, Redis replies and
+# ShouldRateLimit requests, each for
 # FUZZ_SECONDS (default 30), FUZZ_PARALLEL (default: the CPUs) at a time. A crash, a
 # sanitizer report or a broken invariant fails it (docs/security.md, "Fuzzing").
 fuzz-test: deps
@@ -84,6 +85,7 @@ bench: build
 	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway RATE_PROBE=$(abspath $(BUILD_DIR))/bench/rate_probe \
 	  bash bench/latency_bench.sh
 	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway bash bench/redis_bench.sh
+	GW_BINARY=$(abspath $(BUILD_DIR))/kallglot-gateway bash bench/decision_bench.sh
 	$(PYTHON) bench/ws_bench.py --binary $(abspath $(BUILD_DIR))/kallglot-gateway --runs 3
 
 clean:
