@@ -9,13 +9,13 @@
 // on the session's strand. close() may be called from any thread.
 #pragma once
 
-#include <memory>
-#include <optional>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "admin/admin_http.h"
 #include "admin/admin_router.h"
@@ -46,6 +46,7 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;  // fresh per request
   Response response_;                                              // alive until on_write
+  std::string wire_;  // response_ as written, reused across requests
   unsigned version_ = 11;
   bool keep_alive_ = false;
   std::shared_ptr<const AdminRouter> router_;

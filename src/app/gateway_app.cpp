@@ -130,10 +130,12 @@ struct GatewayApp::Impl {
     const auto& next = **loaded;
     if (next.listen.host != config->listen.host || next.listen.port != config->listen.port ||
         next.admin.listen.port != config->admin.listen.port ||
+        next.decision.grpc_listen != config->decision.grpc_listen ||
         next.accounts.path != config->accounts.path ||
         next.store.backend != config->store.backend) {
       spdlog::warn(
-          "reload: listen addresses, accounts.path and store.backend change only on restart");
+          "reload: listen addresses (public, admin, decision.grpc_listen), accounts.path and "
+          "store.backend change only on restart");
     }
     config = *loaded;
     running->publish(std::make_shared<const config::RunningConfig>(config));

@@ -105,8 +105,10 @@ TEST_F(CheckServiceTest, DecidedNowFromManyThreadsIsExact) {
     callers.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
         auto answer = service.decide_now(query_for(key));
-        if (!answer) ++undecided;
-        else (answer->refusal ? refused : admitted)++;
+        if (!answer)
+          ++undecided;
+        else
+          (answer->refusal ? refused : admitted)++;
       }
     });
   }

@@ -21,6 +21,8 @@ namespace gw::config {
 struct ListenAddress {
   std::string host;  // literal IPv4/IPv6 address or "localhost"
   std::uint16_t port = 0;
+
+  bool operator==(const ListenAddress&) const = default;
 };
 
 struct AdminConfig {
