@@ -66,10 +66,9 @@ class CheckService {
 
  private:
   net::awaitable<void> decide(decision::CheckQuery query, Done done);
+  decision::DecisionContext context() const;  // the configuration in force
 
   CheckDeps deps_;
-  decision::DecisionContext context() const;
-
   decision::CallerCache callers_{deps_.accounts, deps_.clock,
                                  decision::CallerCache::Sharing::threads};
   decision::Decider decider_{callers_,      deps_.accounts, deps_.counters,
