@@ -28,8 +28,9 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 // Shared by the server and its pending accept handlers; touched on the acceptor's strand
 // except where noted.
 struct AdminServer::State : std::enable_shared_from_this<State> {
-  State(net::io_context& io, AdminDeps deps)
+  State(net::io_context& io, AdminDeps deps, AdminTimeouts timeouts)
       : io(io),
+        timeouts(timeouts),
         router(std::make_shared<const AdminRouter>(std::move(deps))),
         acceptor(net::make_strand(io)),
         retry_timer(acceptor.get_executor()) {}
@@ -57,7 +58,7 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
     }
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    auto session = std::make_shared<AdminSession>(std::move(socket), router);
+    auto session = std::make_shared<AdminSession>(std::move(socket), router, timeouts);
     std::erase_if(sessions, [](const auto& weak) { return weak.expired(); });
     sessions.push_back(session);
     session->run();
@@ -77,6 +78,7 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   }
 
   net::io_context& io;
+  AdminTimeouts timeouts;
   std::shared_ptr<const AdminRouter> router;
   tcp::acceptor acceptor;
   net::steady_timer retry_timer;
@@ -85,8 +87,8 @@ struct AdminServer::State : std::enable_shared_from_this<State> {
   bool listening = false;  // set by listen(), before any handler runs
 };
 
-AdminServer::AdminServer(net::io_context& io, AdminDeps deps)
-    : state_(std::make_shared<State>(io, std::move(deps))) {}
+AdminServer::AdminServer(net::io_context& io, AdminDeps deps, AdminTimeouts timeouts)
+    : state_(std::make_shared<State>(io, std::move(deps), timeouts)) {}
 
 AdminServer::~AdminServer() { stop(); }
 

@@ -12,13 +12,13 @@
 // handlers until they run or the io_context drops them.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-
 #include "admin/admin_deps.h"
+#include "admin/admin_session.h"
 #include "config/gateway_config.h"
 #include "core/result.h"
 
@@ -26,7 +26,7 @@ namespace gw::admin {
 
 class AdminServer {
  public:
-  AdminServer(boost::asio::io_context& io, AdminDeps deps);
+  AdminServer(boost::asio::io_context& io, AdminDeps deps, AdminTimeouts timeouts = {});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

@@ -3,8 +3,6 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include <thread>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -12,6 +10,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <thread>
 
 #include "admin/admin_http.h"
 #include "admin/admin_test_fixture.h"
@@ -27,6 +26,8 @@ using testing::kAdminToken;
 
 class AdminServerTest : public ::testing::Test {
  protected:
+  explicit AdminServerTest(AdminTimeouts timeouts = {}) : server_{io_, world_.deps(), timeouts} {}
+
   void SetUp() override {
     auto port = server_.listen({"127.0.0.1", 0});
     ASSERT_TRUE(port) << port.error();
@@ -66,7 +67,7 @@ class AdminServerTest : public ::testing::Test {
   net::executor_work_guard<net::io_context::executor_type> work_ = net::make_work_guard(io_);
   net::io_context client_io_;
   AdminWorld world_;
-  AdminServer server_{io_, world_.deps()};
+  AdminServer server_;
   std::uint16_t port_ = 0;
   std::thread thread_;
 };
@@ -161,6 +162,72 @@ TEST_F(AdminServerTest, StopClosesConnectionsAndListener) {
   tcp::socket late(client_io_);
   late.connect({net::ip::make_address("127.0.0.1"), port_}, ec);
   EXPECT_TRUE(ec) << "connected after stop()";
+}
+
+TEST_F(AdminServerTest, HeadOver16KiBIs431) {
+  auto socket = connect();
+  const std::string head =
+      "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(17 * 1024, 'a') + "\r\n\r\n";
+  net::write(socket, net::buffer(head));
+  beast::flat_buffer buffer;
+  Response res;
+  http::read(socket, buffer, res);
+  EXPECT_EQ(res.result(), http::status::request_header_fields_too_large);
+  EXPECT_FALSE(res.keep_alive());
+}
+
+TEST_F(AdminServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto socket = connect();
+  net::write(socket, net::buffer(std::string_view("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+                                                  "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")));
+  beast::flat_buffer buffer;
+  Response first, second;
+  http::read(socket, buffer, first);
+  http::read(socket, buffer, second);
+  EXPECT_EQ(first.result(), http::status::ok);
+  EXPECT_EQ(second.result(), http::status::not_found);
+}
+
+TEST_F(AdminServerTest, RequestCutShortClosesWithoutAnAnswer) {
+  auto socket = connect();
+  net::write(socket,
+             net::buffer(std::string_view(
+                 "PUT /admin/v1/accounts/a HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")));
+  socket.shutdown(tcp::socket::shutdown_send);
+  char byte;
+  beast::error_code ec;
+  socket.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
+// The same server with short timeouts.
+class AdminServerTimeoutTest : public AdminServerTest {
+ protected:
+  AdminServerTimeoutTest()
+      : AdminServerTest(AdminTimeouts{.read = std::chrono::milliseconds(300),
+                                      .write = std::chrono::milliseconds(300)}) {}
+};
+
+TEST_F(AdminServerTimeoutTest, AnIdleConnectionIsClosedAtTheReadTimeout) {
+  auto socket = connect();  // its reads give up after 5 s, far beyond the 300 ms
+  EXPECT_EQ(round_trip(socket, Request{http::verb::get, "/healthz", 11}).result(),
+            http::status::ok);
+  char byte;
+  beast::error_code ec;
+  socket.read_some(net::buffer(&byte, 1), ec);
+  EXPECT_TRUE(ec == net::error::eof || ec == net::error::connection_reset) << ec.message();
+}
+
+TEST_F(AdminServerTimeoutTest, EachRequestGetsAFullReadTimeout) {
+  auto socket = connect();
+  // Five requests 100 ms apart span 500 ms, beyond the first request's deadline: the
+  // deadline moves with each request, so the connection stays open throughout.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(round_trip(socket, Request{http::verb::get, "/healthz", 11}).result(),
+              http::status::ok)
+        << i;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 TEST(AdminServerListen, BadAddressIsAnError) {

@@ -6,8 +6,8 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 
@@ -19,8 +19,6 @@ namespace beast = boost::beast;
 
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 constexpr std::uint64_t kMaxBodyBytes = 1024 * 1024;
-constexpr std::chrono::seconds kReadTimeout{30};
-constexpr std::chrono::seconds kWriteTimeout{30};
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 bool is_parse_error(const beast::error_code& ec) {
@@ -29,59 +27,93 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
-AdminSession::AdminSession(net::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router)
-    : stream_(std::move(socket)), router_(std::move(router)) {}
+AdminSession::AdminSession(net::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router,
+                           AdminTimeouts timeouts)
+    : socket_(std::move(socket)),
+      timeouts_(timeouts),
+      watchdog_(socket_.get_executor()),
+      router_(std::move(router)) {}
 
 void AdminSession::run() {
-  net::dispatch(stream_.get_executor(),
+  net::dispatch(socket_.get_executor(),
                 beast::bind_front_handler(&AdminSession::do_read, shared_from_this()));
 }
 
 void AdminSession::close() {
-  net::dispatch(stream_.get_executor(),
+  net::dispatch(socket_.get_executor(),
                 beast::bind_front_handler(&AdminSession::do_close, shared_from_this()));
+}
+
+void AdminSession::arm(Deadline deadline) {
+  deadline_ = deadline;
+  if (watching_ || deadline == Deadline::max()) return;
+  watching_ = true;
+  watchdog_.expires_at(deadline);
+  watchdog_.async_wait(beast::bind_front_handler(&AdminSession::on_watchdog, shared_from_this()));
+}
+
+void AdminSession::on_watchdog(beast::error_code ec) {
+  watching_ = false;
+  if (ec || closed_) return;
+  if (std::chrono::steady_clock::now() >= deadline_) return do_close();
+  arm(deadline_);  // the deadline moved since this wait began
 }
 
 void AdminSession::do_read() {
   parser_.emplace();
   parser_->header_limit(kMaxHeaderBytes);
   parser_->body_limit(kMaxBodyBytes);
-  stream_.expires_after(kReadTimeout);
-  http::async_read_header(
-      stream_, buffer_, *parser_,
-      beast::bind_front_handler(&AdminSession::on_read_header, shared_from_this()));
+  continue_sent_ = false;
+  arm(std::chrono::steady_clock::now() + timeouts_.read);
+  parse_buffered();
 }
 
-void AdminSession::on_read_header(beast::error_code ec, std::size_t) {
-  if (ec) return on_read_error(ec);
+void AdminSession::parse_buffered() {
+  beast::error_code ec;
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == http::error::need_more) break;
+    if (ec) return on_read_error(ec);
+  }
   if (parser_->is_done()) return on_request();
   // curl and others wait for this before sending a body; answering it saves them a pause.
-  if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+  if (parser_->is_header_done() && !continue_sent_ &&
+      beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+    continue_sent_ = true;
     return net::async_write(
-        stream_, net::buffer(kContinue.data(), kContinue.size()),
+        socket_, net::buffer(kContinue.data(), kContinue.size()),
         beast::bind_front_handler(&AdminSession::on_continue_sent, shared_from_this()));
   }
-  do_read_body();
+  read_more();
+}
+
+void AdminSession::read_more() {
+  const std::size_t size = beast::read_size(buffer_, 65536);
+  socket_.async_read_some(
+      buffer_.prepare(size),
+      beast::bind_front_handler(&AdminSession::on_read_some, shared_from_this()));
+}
+
+void AdminSession::on_read_some(beast::error_code ec, std::size_t bytes) {
+  if (ec == net::error::eof) {
+    if (!parser_->got_some()) return on_read_error(http::error::end_of_stream);
+    parser_->put_eof(ec);
+    return on_read_error(ec ? ec : beast::error_code(http::error::partial_message));
+  }
+  if (ec) return on_read_error(ec);
+  buffer_.commit(bytes);
+  parse_buffered();
 }
 
 void AdminSession::on_continue_sent(beast::error_code ec, std::size_t) {
   if (ec) return do_close();
-  do_read_body();
-}
-
-void AdminSession::do_read_body() {
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&AdminSession::on_read, shared_from_this()));
-}
-
-void AdminSession::on_read(beast::error_code ec, std::size_t) {
-  if (ec) return on_read_error(ec);
-  on_request();
+  read_more();
 }
 
 void AdminSession::on_read_error(beast::error_code ec) {
-  if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-      ec == net::error::operation_aborted) {
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+      ec == net::error::operation_aborted || closed_) {
     return do_close();
   }
   http::status status;
@@ -114,8 +146,8 @@ void AdminSession::on_request() {
   version_ = request.version();
   keep_alive_ = request.keep_alive();
   // Handling may wait for the counter store, whose own timeouts bound it.
-  stream_.expires_never();
-  router_->handle(std::move(request), stream_.get_executor(),
+  arm(Deadline::max());
+  router_->handle(std::move(request), socket_.get_executor(),
                   beast::bind_front_handler(&AdminSession::on_handled, shared_from_this()));
 }
 
@@ -146,9 +178,9 @@ void AdminSession::do_write() {
   }
   wire_ += "\r\n";
   wire_ += response_.body();
-  stream_.expires_after(kWriteTimeout);
+  arm(std::chrono::steady_clock::now() + timeouts_.write);
   net::async_write(
-      stream_, net::buffer(wire_),
+      socket_, net::buffer(wire_),
       beast::bind_front_handler(&AdminSession::on_write, shared_from_this(), response_.need_eof()));
 }
 
@@ -163,9 +195,12 @@ void AdminSession::on_write(bool close, beast::error_code ec, std::size_t) {
 }
 
 void AdminSession::do_close() {
+  if (closed_) return;
+  closed_ = true;
   beast::error_code ignored;
-  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
-  stream_.close();
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  socket_.close(ignored);
+  watchdog_.cancel();
 }
 
 }  // namespace gw::admin

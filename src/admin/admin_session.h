@@ -2,17 +2,24 @@
 // (no pipelining: a second request waits in the socket until the first is answered).
 //
 // Limits: request head 16 KiB (431), body 1 MiB (413), 30 s to receive a whole request
-// (also the keep-alive idle time), 30 s to send a response. A malformed request gets 400;
-// each of these answers closes the connection. `Expect: 100-continue` is honoured.
+// (also the keep-alive idle time), 30 s to send a response (AdminTimeouts). A malformed request
+// gets 400; each of these answers closes the connection. `Expect: 100-continue` is honoured.
+//
+// Reads go straight to the socket, one async_read_some at a time, into Beast's parser (as
+// the proxy reads, proxy/head_reader.h): Beast's composed read operations cost more than
+// the parsing on the busiest route, POST /v1/check (perf). Timeouts are one watchdog
+// timer per session that fires at the earliest deadline and re-arms itself when the
+// deadline has moved, so a request re-arms no timer.
 //
 // Owned by the handlers it has in flight (shared_from_this); every member is touched only
 // on the session's strand. close() may be called from any thread.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,27 +29,45 @@
 
 namespace gw::admin {
 
+// How long a connection may take to send a whole request (also the keep-alive idle time)
+// and to take a response.
+struct AdminTimeouts {
+  std::chrono::milliseconds read{30'000};
+  std::chrono::milliseconds write{30'000};
+};
+
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
-  AdminSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router);
+  AdminSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router,
+               AdminTimeouts timeouts = {});
 
   void run();    // starts the read loop on the session's strand
   void close();  // ends the connection, from any thread
 
  private:
+  using Deadline = std::chrono::steady_clock::time_point;
+
   void do_read();
-  void on_read_header(boost::beast::error_code ec, std::size_t bytes);
+  void parse_buffered();  // feeds what buffer_ holds to the parser, then reads or answers
+  void read_more();
+  void on_read_some(boost::beast::error_code ec, std::size_t bytes);
   void on_continue_sent(boost::beast::error_code ec, std::size_t bytes);
-  void do_read_body();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
   void on_read_error(boost::beast::error_code ec);
+  void arm(Deadline deadline);  // the connection closes at `deadline` (max(): never)
+  void on_watchdog(boost::beast::error_code ec);
   void on_request();
   void on_handled(Response response);
   void do_write();
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 
-  boost::beast::tcp_stream stream_;
+  boost::asio::ip::tcp::socket socket_;
+  AdminTimeouts timeouts_;
+  boost::asio::steady_timer watchdog_;
+  Deadline deadline_ = Deadline::max();
+  bool watching_ = false;  // watchdog_ has a wait in flight
+  bool continue_sent_ = false;
+  bool closed_ = false;
   boost::beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;  // fresh per request
   Response response_;                                              // alive until on_write
