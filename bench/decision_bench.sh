@@ -66,16 +66,7 @@ track rls-null $!
 for _ in $(seq 1 100); do grep -q "listening" "$OUT/rls-null.log" && break; sleep 0.05; done
 
 HAPROXY_PORT=$(free_port)
-cat >"$WORK/haproxy.cfg" <<HAEOF
-global
-  maxconn 8192
-  nbthread 1
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
+{ haproxy_head; cat <<HAEOF
 frontend check
   bind 127.0.0.1:$HAPROXY_PORT
   option http-buffer-request
@@ -84,6 +75,7 @@ frontend check
   http-request return status 429 content-type application/json string '{"allowed":false}' if { sc_http_req_rate(0) gt 1000000000 }
   http-request return status 200 content-type application/json lf-string '{"allowed":true,"limit":1000000000,"used":%[sc_http_req_rate(0)]}'
 HAEOF
+} >"$WORK/haproxy.cfg"
 taskset -c "$SERVER_CPU" haproxy -db -f "$WORK/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
 track haproxy $!
 wait_http "http://127.0.0.1:$HAPROXY_PORT/"

@@ -104,16 +104,7 @@ start_nginx
 
 # ---- haproxy --------------------------------------------------------------------------
 HAPROXY_PORT=$(free_port)
-cat >"$WORK/haproxy.cfg" <<EOF
-global
-  maxconn 8192
-  nbthread 1
-defaults
-  mode http
-  timeout connect 1s
-  timeout client 30s
-  timeout server 30s
-  option http-keep-alive
+{ haproxy_head; cat <<EOF
 frontend api
   bind 127.0.0.1:$HAPROXY_PORT
   stick-table type string len 128 size 100k expire 60s store http_req_rate(60s)
@@ -129,6 +120,7 @@ backend kallglot
   http-reuse always
   server upstream 127.0.0.1:$UPSTREAM_PORT maxconn 64
 EOF
+} >"$WORK/haproxy.cfg"
 taskset -c "$SERVER_CPU" haproxy -db -f "$WORK/haproxy.cfg" >"$OUT/haproxy.log" 2>&1 &
 track haproxy $!
 wait_http "http://127.0.0.1:$HAPROXY_PORT/__mock/stats"

@@ -178,6 +178,22 @@ start_nginx() {
   wait_http "http://127.0.0.1:$NGINX_PORT/__mock/stats"
 }
 
+# haproxy_head: the global and defaults sections of every HAProxy contender (one thread,
+# HTTP keep-alive); the caller appends its frontend.
+haproxy_head() {
+  cat <<'EOF'
+global
+  maxconn 8192
+  nbthread 1
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+  option http-keep-alive
+EOF
+}
+
 # start_redis: a redis-server on SERVER_CPU without persistence, files in $WORK, log in
 # $OUT/redis.log. Sets REDIS_PORT.
 start_redis() {

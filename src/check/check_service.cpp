@@ -40,9 +40,7 @@ void CheckService::start() {
 }
 
 void CheckService::stop() {
-  if (stopped_) return;
-  stopped_ = true;
-  stopping_.store(true, std::memory_order_release);
+  if (stopping_.exchange(true, std::memory_order_acq_rel)) return;
   work_.reset();
   io_.stop();
   if (thread_.joinable()) thread_.join();

@@ -78,8 +78,7 @@ class CheckService {
   net::io_context io_{1};
   net::executor_work_guard<net::io_context::executor_type> work_{io_.get_executor()};
   std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};  // set once, by stop()
 };
 
 // The answer of a query that was never decided (the service stopped first).

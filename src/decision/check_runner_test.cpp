@@ -6,10 +6,8 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 
-#include "core/fake_clock.h"
+#include "decision/decider_test_fixture.h"
 #include "limiter/limit_bounds.h"
-#include "store/memory/memory_counter_store.h"
-#include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::decision {
 namespace {
@@ -17,39 +15,8 @@ namespace {
 namespace net = boost::asio;
 using Kind = LimitSelector::Kind;
 
-std::shared_ptr<const policy::PolicyConfig> small_policy() {
-  auto c = std::make_shared<policy::PolicyConfig>();
-  c->groups = {{"analysis", {"* /v1/analysis*"}, false}, {"voice", {"POST /v1/voice"}, false}};
-  policy::PlanLimits free;
-  free.api_requests_per_minute = 3;
-  free.groups = {{"analysis", 2}};  // voice: not limited on this plan
-  c->plans.emplace("free", free);
-  policy::PlanLimits pro = free;
-  pro.api_requests_per_minute = 10;
-  c->plans.emplace("pro", pro);
-  c->plans.emplace("anonymous", policy::PlanLimits{.api_requests_per_minute = 1});
-  return c;
-}
-
-class CheckRunnerTest : public ::testing::Test {
+class CheckRunnerTest : public testing::DeciderFixture {
  protected:
-  // 20 s into a minute: every window ends 40 s from now.
-  core::FakeClock clock{
-      core::UnixNanos(std::chrono::seconds(1'800'000'000 - 1'800'000'000 % 60 + 20))};
-  std::unique_ptr<store::SqliteAccountStore> accounts =
-      *store::SqliteAccountStore::open(":memory:", clock);
-  store::MemoryCounterStore counters;
-  metrics::GatewayMetrics metrics;
-  metrics::UsageHistory usage;
-  CallerCache callers{*accounts, clock};
-  Decider decider{callers, *accounts, counters, metrics, usage, clock};
-  DecisionContext context{std::make_shared<const policy::Policy>(small_policy()), 1, {}};
-
-  std::string new_key(const std::string& account, const std::string& plan) {
-    accounts->put_account({account, plan, {}});
-    return accounts->create_key(account, store::KeyEnvironment::live)->key;
-  }
-
   static CheckQuery by_key(std::string key, std::vector<LimitSelector> selectors,
                            std::int64_t cost = 1) {
     CheckQuery q;

@@ -7,9 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "core/fake_clock.h"
-#include "store/memory/memory_counter_store.h"
-#include "store/sqlite/sqlite_account_store.h"
+#include "decision/decider_test_fixture.h"
 
 namespace gw::decision {
 namespace {
@@ -33,41 +31,11 @@ class FailingCounterStore final : public store::CounterStore {
   }
 };
 
-std::shared_ptr<const policy::PolicyConfig> small_policy() {
-  auto c = std::make_shared<policy::PolicyConfig>();
-  c->groups = {{"analysis", {"* /v1/analysis*"}, false}};
-  policy::PlanLimits free;
-  free.api_requests_per_minute = 3;
-  free.groups = {{"analysis", 2}};
-  c->plans.emplace("free", free);
-  policy::PlanLimits pro = free;
-  pro.api_requests_per_minute = 10;
-  c->plans.emplace("pro", pro);
-  policy::PlanLimits anonymous;
-  anonymous.api_requests_per_minute = 1;
-  c->plans.emplace("anonymous", anonymous);
-  return c;
-}
+using testing::small_policy;
 
-class DeciderTest : public ::testing::Test {
+class DeciderTest : public testing::DeciderFixture {
  protected:
-  // 20 s into a minute, so the window's end is exactly 40 s away.
-  core::FakeClock clock{
-      core::UnixNanos(std::chrono::seconds(1'800'000'000 - 1'800'000'000 % 60 + 20))};
-  std::unique_ptr<store::SqliteAccountStore> accounts =
-      *store::SqliteAccountStore::open(":memory:", clock);
-  store::MemoryCounterStore counters;
-  metrics::GatewayMetrics metrics;
-  metrics::UsageHistory usage;
-  CallerCache callers{*accounts, clock};
-  Decider decider{callers, *accounts, counters, metrics, usage, clock};
-  DecisionContext context{std::make_shared<const policy::Policy>(small_policy()), 1, {}};
   const core::IpBytes client = core::ip_bytes(net::ip::make_address("192.0.2.7"));
-
-  std::string new_key(const std::string& account, const std::string& plan) {
-    accounts->put_account({account, plan, {}});
-    return accounts->create_key(account, store::KeyEnvironment::live)->key;
-  }
 
   static PresentedCredential key(std::string_view k) {
     return {.kind = PresentedCredential::Kind::key, .key = k};

@@ -14,14 +14,10 @@ namespace gw::rls {
 namespace {
 
 using decision::CheckQuery;
+using decision::invalid_query;
 using decision::LimitSelector;
 using decision::PresentedCredential;
 using decision::Refusal;
-
-Refusal invalid(std::string_view code, std::string message) {
-  return Refusal{
-      .status = 400, .type = "invalid_request_error", .code = code, .message = std::move(message)};
-}
 
 // The caller one descriptor names. Two descriptors name the same caller when these match.
 struct NamedCaller {
@@ -42,7 +38,7 @@ struct DescriptorEntries {
 core::Result<DescriptorEntries, Refusal> read_entries(
     const envoy::extensions::common::ratelimit::v3::RateLimitDescriptor& descriptor, int index) {
   if (descriptor.entries_size() > kMaxEntriesPerDescriptor) {
-    return core::unexpected(invalid(
+    return core::unexpected(invalid_query(
         "invalid_descriptor",
         fmt::format("Descriptor {} has more than {} entries.", index, kMaxEntriesPerDescriptor)));
   }
@@ -67,11 +63,11 @@ core::Result<DescriptorEntries, Refusal> read_entries(
     if (slot == nullptr) continue;  // an entry of some other service's
     if (slot->has_value()) {
       return core::unexpected(
-          invalid("invalid_descriptor",
-                  fmt::format("Descriptor {} has more than one '{}' entry.", index, key)));
+          invalid_query("invalid_descriptor",
+                        fmt::format("Descriptor {} has more than one '{}' entry.", index, key)));
     }
     if (entry.value().size() > kMaxEntryBytes) {
-      return core::unexpected(invalid(
+      return core::unexpected(invalid_query(
           "invalid_descriptor", fmt::format("Descriptor {}'s '{}' entry is longer than {} bytes.",
                                             index, key, kMaxEntryBytes)));
     }
@@ -85,12 +81,12 @@ core::Result<NamedCaller, Refusal> caller_of(const DescriptorEntries& entries, i
   caller.remote_address = entries.remote_address;
   if (entries.api_key && entries.account) {
     return core::unexpected(
-        invalid("invalid_descriptor",
-                fmt::format("Descriptor {} names both an api_key and an account.", index)));
+        invalid_query("invalid_descriptor",
+                      fmt::format("Descriptor {} names both an api_key and an account.", index)));
   }
   if (entries.account) {
     if (!store::is_valid_account_id(*entries.account)) {
-      return core::unexpected(invalid(
+      return core::unexpected(invalid_query(
           "invalid_descriptor",
           fmt::format("Descriptor {}'s account must be 1 to {} characters of A-Z, a-z, 0-9, "
                       "'_', '-', '.'.",
@@ -100,9 +96,9 @@ core::Result<NamedCaller, Refusal> caller_of(const DescriptorEntries& entries, i
     caller.value = entries.account;
     caller.environment = entries.environment.value_or("live");
     if (caller.environment != "live" && caller.environment != "test") {
-      return core::unexpected(
-          invalid("invalid_descriptor",
-                  fmt::format("Descriptor {}'s environment must be 'live' or 'test'.", index)));
+      return core::unexpected(invalid_query(
+          "invalid_descriptor",
+          fmt::format("Descriptor {}'s environment must be 'live' or 'test'.", index)));
     }
   } else {
     caller.value = entries.api_key;
@@ -113,16 +109,16 @@ core::Result<NamedCaller, Refusal> caller_of(const DescriptorEntries& entries, i
 core::Result<LimitSelector, Refusal> selector_of(const DescriptorEntries& entries, int index) {
   LimitSelector selector;
   if (entries.group && (entries.method || entries.path)) {
-    return core::unexpected(invalid(
+    return core::unexpected(invalid_query(
         "invalid_descriptor",
         fmt::format("Descriptor {} names a group and a route: one descriptor names one limit.",
                     index)));
   }
   if (entries.method.has_value() != entries.path.has_value()) {
-    return core::unexpected(
-        invalid("invalid_descriptor",
-                fmt::format("Descriptor {} has a method without a path or a path without a method.",
-                            index)));
+    return core::unexpected(invalid_query(
+        "invalid_descriptor",
+        fmt::format("Descriptor {} has a method without a path or a path without a method.",
+                    index)));
   }
   if (entries.group) {
     selector.kind = LimitSelector::Kind::group;
@@ -148,18 +144,18 @@ PresentedCredential::Kind read_key(std::string_view value, std::string& key) {
 core::Result<CheckQuery, Refusal> read_rate_limit_request(
     const envoy::service::ratelimit::v3::RateLimitRequest& request) {
   if (request.domain() != kDomain) {
-    return core::unexpected(
-        invalid("unknown_domain", fmt::format("This rate limit service answers the domain '{}' "
-                                              "only.",
-                                              kDomain)));
+    return core::unexpected(invalid_query(
+        "unknown_domain", fmt::format("This rate limit service answers the domain '{}' "
+                                      "only.",
+                                      kDomain)));
   }
   if (request.descriptors_size() == 0) {
-    return core::unexpected(invalid("no_limits", "The request has no descriptors."));
+    return core::unexpected(invalid_query("no_limits", "The request has no descriptors."));
   }
   if (static_cast<std::size_t>(request.descriptors_size()) > decision::kMaxSelectors) {
-    return core::unexpected(
-        invalid("too_many_limits",
-                fmt::format("A request has at most {} descriptors.", decision::kMaxSelectors)));
+    return core::unexpected(invalid_query(
+        "too_many_limits",
+        fmt::format("A request has at most {} descriptors.", decision::kMaxSelectors)));
   }
   const std::uint64_t request_cost = request.hits_addend() == 0 ? 1 : request.hits_addend();
 
@@ -173,7 +169,7 @@ core::Result<CheckQuery, Refusal> read_rate_limit_request(
     auto caller = caller_of(*entries, i);
     if (!caller) return core::unexpected(std::move(caller.error()));
     if (named && !(*named == *caller)) {
-      return core::unexpected(invalid(
+      return core::unexpected(invalid_query(
           "multiple_callers",
           "The descriptors name different callers; one request is checked for one caller."));
     }
@@ -182,9 +178,10 @@ core::Result<CheckQuery, Refusal> read_rate_limit_request(
     if (descriptor.has_hits_addend())
       own_cost = std::max<std::uint64_t>(descriptor.hits_addend().value(), 1);
     if (cost && *cost != own_cost) {
-      return core::unexpected(invalid("invalid_cost",
-                                      "The descriptors ask for different hits_addend values; the "
-                                      "check charges every limit alike."));
+      return core::unexpected(
+          invalid_query("invalid_cost",
+                        "The descriptors ask for different hits_addend values; the "
+                        "check charges every limit alike."));
     }
     cost = own_cost;
     auto selector = selector_of(*entries, i);
@@ -208,7 +205,7 @@ core::Result<CheckQuery, Refusal> read_rate_limit_request(
     const auto address = core::parse_ip(*named->remote_address);
     if (!address) {
       return core::unexpected(
-          invalid("invalid_descriptor", "The remote_address entry is not an IP address."));
+          invalid_query("invalid_descriptor", "The remote_address entry is not an IP address."));
     }
     query.client = *address;
   }

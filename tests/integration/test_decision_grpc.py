@@ -323,3 +323,24 @@ def test_store_outage_follows_on_failure(gateways, redis_server, stubs, mode):
     assert code_name(stubs, unknown.overall_code) == "OVER_LIMIT"
     assert body_of(unknown)["error"]["code"] == "rate_limiter_unavailable"
     rls.close()
+
+
+def test_a_flood_of_made_up_keys_leaves_known_callers_alone(served, stubs):
+    """5,000 distinct well-formed keys nobody created (each one a store lookup, then a
+    bounded set of known-unknown keys) beside a known caller: every made-up key is
+    OVER_LIMIT with the 401 body, and the known caller's budget is untouched by them."""
+    import secrets
+    gw, rls, _ = served
+    _, key = gw.new_account("free")
+    ensure_window(20)
+    assert rls.check([[(KEY, key)]]).statuses[0].limit_remaining == 59
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    for _ in range(10):
+        batch = [rls.check_async([[(KEY, "sk_live_" + "".join(
+            secrets.choice(alphabet) for _ in range(43)))]]) for _ in range(500)]
+        for f in batch:
+            r = f.result()
+            assert code_name(stubs, r.overall_code) == "OVER_LIMIT"
+            assert body_of(r)["error"]["code"] == "invalid_api_key"
+    r = rls.check([[(KEY, key)]])
+    assert code_name(stubs, r.overall_code) == "OK" and r.statuses[0].limit_remaining == 58
