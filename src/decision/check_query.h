@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.h"
@@ -64,5 +65,12 @@ struct CheckAnswer {
   core::UnixNanos now{};                         // when the check was taken
   RateLimitFieldOptions fields;                  // which rate-limit fields to send
 };
+
+// The 400 refusal of a query that cannot be checked as asked (invalid_request_error): for
+// run_check() and for the transports' own readers.
+inline Refusal invalid_query(std::string_view code, std::string message) {
+  return Refusal{
+      .status = 400, .type = "invalid_request_error", .code = code, .message = std::move(message)};
+}
 
 }  // namespace gw::decision

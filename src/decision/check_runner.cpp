@@ -7,11 +7,6 @@
 #include "policy/request_target.h"
 
 namespace gw::decision {
-Refusal invalid_query(std::string_view code, std::string message) {
-  return Refusal{
-      .status = 400, .type = "invalid_request_error", .code = code, .message = std::move(message)};
-}
-
 namespace {
 
 // The group each selector names, or the refusal of a selector the policy cannot read.

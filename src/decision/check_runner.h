@@ -18,10 +18,6 @@ namespace gw::decision {
 // work one call can ask for. More is a 400 refusal.
 inline constexpr std::size_t kMaxSelectors = 64;
 
-// The 400 refusal of a query that cannot be checked as asked (invalid_request_error),
-// for the transports' own readers too.
-Refusal invalid_query(std::string_view code, std::string message);
-
 boost::asio::awaitable<CheckAnswer> run_check(Decider& decider, CheckQuery query,
                                               DecisionContext context, core::UnixNanos now);
 
