@@ -2,23 +2,17 @@
 
 #include <openssl/crypto.h>
 
-#include <string>
-
 #include "core/bearer_token.h"
-#include "store/keys/key_hash.h"
 
 namespace gw::admin {
 
-AdminAuth check_admin_token(std::string_view authorization, std::string_view expected_sha256_hex) {
-  if (expected_sha256_hex.empty()) return AdminAuth::disabled;
+AdminAuth check_admin_token(std::string_view authorization,
+                            const std::optional<core::KeyedDigest>& expected) {
+  if (!expected) return AdminAuth::disabled;
   const std::string_view token = core::bearer_token(authorization);
   if (token.empty()) return AdminAuth::missing;
-
-  // Comparing digests of equal length in constant time: the early exit on length above is
-  // about the header's shape, never about the secret.
-  const std::string presented = store::sha256_hex(token);
-  if (presented.size() != expected_sha256_hex.size() ||
-      CRYPTO_memcmp(presented.data(), expected_sha256_hex.data(), presented.size()) != 0) {
+  const core::KeyedDigest presented = core::KeyedDigest::of(token);
+  if (CRYPTO_memcmp(presented.bytes.data(), expected->bytes.data(), presented.bytes.size()) != 0) {
     return AdminAuth::invalid;
   }
   return AdminAuth::ok;

@@ -4,9 +4,11 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/clock.h"
+#include "core/keyed_hash.h"
 #include "decision/decider.h"
 #include "metrics/gateway_metrics.h"
 #include "metrics/usage_history.h"
@@ -27,9 +29,9 @@ struct AdminDeps {
   const core::Clock& clock;
   // The current policy snapshot; nullptr answers 503 (no configuration loaded).
   std::function<std::shared_ptr<const policy::Policy>()> policy;
-  // Lowercase hex SHA-256 of the admin token; empty disables the admin API (every
+  // The admin token's digest (admin_auth.h); nullopt disables the admin API (every
   // /admin/ request gets 401).
-  std::string admin_token_sha256;
+  std::optional<core::KeyedDigest> admin_token;
   std::function<bool()> ready;  // GET /readyz; empty = always ready
   // Whether the shared store answers (/readyz "store"); empty = a local store, always ok.
   std::function<bool()> store_healthy;

@@ -97,28 +97,30 @@ std::optional<std::string> percent_decode(std::string_view segment) {
   return escaped->decode();
 }
 
-// POST /v1/check, once the body is read: decided on the admin's thread (the coroutine runs
-// on the executor handle() was given), answered there.
+// The answer to POST /v1/check: 200 with the decision, or 400 when the check itself is
+// malformed (a path the proxy would refuse, say).
+Response check_response(const decision::CheckAnswer& answer, std::string_view request_id) {
+  if (answer.refusal && answer.refusal->status == 400) {
+    const std::string_view param = answer.refusal->code == "invalid_cost" ? "cost" : "path";
+    return bad_request(answer.refusal->message, request_id, param, answer.refusal->code);
+  }
+  return text_response(http::status::ok, check_answer_json(answer, request_id), "application/json",
+                       request_id);
+}
+
+// POST /v1/check when the decision waits for a store (a caller not cached, Redis): the
+// coroutine runs on the executor handle() was given and answers there.
 boost::asio::awaitable<void> answer_check(decision::Decider& decider, decision::CheckQuery query,
                                           decision::DecisionContext context, core::UnixNanos now,
                                           std::string request_id, AdminRouter::Done done) {
   const decision::CheckAnswer answer =
       co_await decision::run_check(decider, std::move(query), std::move(context), now);
-  if (answer.refusal && answer.refusal->status == 400) {
-    // The check itself is malformed (a path the proxy would refuse, say).
-    const std::string_view param = answer.refusal->code == "invalid_cost" ? "cost" : "path";
-    done(bad_request(answer.refusal->message, request_id, param, answer.refusal->code));
-    co_return;
-  }
-  done(json_response(http::status::ok, check_answer_json(answer, request_id), request_id));
+  done(check_response(answer, request_id));
 }
 
 }  // namespace
 
-AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {
-  // A digest given in upper case still compares equal to sha256_hex()'s lower case.
-  core::to_lower(deps_.admin_token_sha256);
-}
+AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {}
 
 void AdminRouter::handle(Request request, boost::asio::any_io_executor executor, Done done) const {
   Context ctx{.request = request,
@@ -182,7 +184,7 @@ std::optional<Response> AdminRouter::route(Context& ctx) const {
 
 std::optional<Response> AdminRouter::refuse_unauthorized(Context& ctx) const {
   const AdminAuth auth =
-      check_admin_token(ctx.request[http::field::authorization], deps_.admin_token_sha256);
+      check_admin_token(ctx.request[http::field::authorization], deps_.admin_token);
   if (auth == AdminAuth::ok) return std::nullopt;
   const std::string_view message =
       auth == AdminAuth::disabled ? "The admin API is disabled: no admin token is configured."
@@ -371,11 +373,15 @@ std::optional<Response> AdminRouter::post_check(Context& ctx) const {
                           "The decision service is not running.", ctx.request_id);
   }
   decision::DecisionContext context = deps_.decision_context();
-  boost::asio::co_spawn(
-      ctx.executor,
-      answer_check(*deps_.decider, std::move(*query), std::move(context), deps_.clock.now(),
-                   std::move(ctx.request_id), std::move(ctx.done)),
-      boost::asio::detached);
+  const core::UnixNanos now = deps_.clock.now();
+  // Mostly decided here and now: a cached caller on the memory store waits for nothing.
+  if (auto answer = decision::run_check_now(*deps_.decider, *query, context, now)) {
+    return check_response(*answer, ctx.request_id);
+  }
+  boost::asio::co_spawn(ctx.executor,
+                        answer_check(*deps_.decider, std::move(*query), std::move(context), now,
+                                     std::move(ctx.request_id), std::move(ctx.done)),
+                        boost::asio::detached);
   return std::nullopt;
 }
 

@@ -85,8 +85,8 @@ class AdminRouterTest : public ::testing::Test {
   AdminRouter router_{world_.deps()};
 };
 
-TEST(AdminAuth, ChecksBearerTokenAgainstItsHash) {
-  const std::string hash = store::sha256_hex("s3cret");
+TEST(AdminAuth, ChecksBearerTokenAgainstItsDigest) {
+  const std::optional<core::KeyedDigest> hash = core::KeyedDigest::of("s3cret");
   EXPECT_EQ(check_admin_token("Bearer s3cret", hash), AdminAuth::ok);
   EXPECT_EQ(check_admin_token("bearer   s3cret ", hash), AdminAuth::ok);
   EXPECT_EQ(check_admin_token("Bearer s3cret2", hash), AdminAuth::invalid);
@@ -95,7 +95,7 @@ TEST(AdminAuth, ChecksBearerTokenAgainstItsHash) {
   EXPECT_EQ(check_admin_token("Bearer ", hash), AdminAuth::missing);
   EXPECT_EQ(check_admin_token("Basic czNjcmV0", hash), AdminAuth::missing);
   EXPECT_EQ(check_admin_token("Bearers3cret", hash), AdminAuth::missing);
-  EXPECT_EQ(check_admin_token("Bearer s3cret", ""), AdminAuth::disabled);
+  EXPECT_EQ(check_admin_token("Bearer s3cret", std::nullopt), AdminAuth::disabled);
 }
 
 TEST_F(AdminRouterTest, OperatorEndpointsNeedNoToken) {
@@ -147,7 +147,7 @@ TEST_F(AdminRouterTest, AdminRoutesNeedTheToken) {
 
 TEST(AdminRouterDisabled, EmptyTokenHashRefusesEverything) {
   boost::asio::io_context io;
-  AdminWorld world{""};
+  AdminWorld world{std::nullopt};
   AdminRouter router{world.deps()};
   Request request{http::verb::get, "/admin/v1/accounts/a", 11};
   request.set(http::field::authorization, "Bearer ");
@@ -622,7 +622,7 @@ TEST(AdminRouterSessionStoreFailure, AnswersWithoutTheDetail) {
                                  .usage = deps.usage,
                                  .clock = deps.clock,
                                  .policy = deps.policy,
-                                 .admin_token_sha256 = deps.admin_token_sha256,
+                                 .admin_token = deps.admin_token,
                                  .ready = deps.ready,
                                  .on_accounts_changed = deps.on_accounts_changed}};
     for (auto [method, target] :

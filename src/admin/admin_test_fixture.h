@@ -18,7 +18,6 @@
 #include "metrics/usage_history.h"
 #include "policy/policy.h"
 #include "store/memory/memory_session_store.h"
-#include "store/keys/key_hash.h"
 #include "store/sqlite/sqlite_account_store.h"
 
 namespace gw::admin::testing {
@@ -112,11 +111,11 @@ inline std::shared_ptr<const config::GatewayConfig> test_config() {
 }
 
 struct AdminWorld {
-  explicit AdminWorld(std::string token_sha256 = store::sha256_hex(kAdminToken))
+  explicit AdminWorld(std::optional<core::KeyedDigest> token = core::KeyedDigest::of(kAdminToken))
       : accounts(store::SqliteAccountStore::open(":memory:", clock).value()),
         sessions(store::MemorySessionStore::open(":memory:", clock.now()).value()),
         policy(std::make_shared<const policy::Policy>(test_config())),
-        token_sha256(std::move(token_sha256)) {}
+        token(token) {}
 
   AdminDeps deps() {
     return AdminDeps{.accounts = *accounts,
@@ -126,7 +125,7 @@ struct AdminWorld {
                      .usage = usage,
                      .clock = clock,
                      .policy = [this] { return policy; },
-                     .admin_token_sha256 = token_sha256,
+                     .admin_token = token,
                      .ready = [this] { return ready.load(); },
                      .on_accounts_changed = [this] { ++changes; }};
   }
@@ -138,7 +137,7 @@ struct AdminWorld {
   metrics::GatewayMetrics metrics;
   metrics::UsageHistory usage;
   std::shared_ptr<const policy::Policy> policy;
-  std::string token_sha256;
+  std::optional<core::KeyedDigest> token;
   std::atomic<bool> ready{true};
   std::atomic<int> changes{0};
 };

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <boost/json/monotonic_resource.hpp>
+
 #include "admin/json_body.h"
+#include "core/json_text.h"
 #include "decision/check_answer_fields.h"
 #include "limiter/limit_bounds.h"
 
@@ -22,17 +25,51 @@ core::Result<std::string, CheckBodyError> required_string(const boost::json::obj
   return std::string(value->get_string());
 }
 
+void append_member(std::string& out, std::string_view name) {
+  out += '"';
+  out += name;  // the names below are plain ASCII
+  out += "\":";
+}
+
+void append_number_or_null(std::string& out, const std::optional<std::int64_t>& value) {
+  if (value) {
+    core::append_decimal(out, *value);
+  } else {
+    out += "null";
+  }
+}
+
 // The header fields, as a JSON object of strings (header values are strings).
 struct HeaderObject {
-  boost::json::object& out;
-  void field(std::string_view name, std::int64_t value) { out[name] = fmt::format("{}", value); }
-  void field(std::string_view name, std::string_view value) { out[name] = value; }
+  std::string& out;
+  bool first = true;
+
+  void name(std::string_view field_name) {
+    if (!first) out += ',';
+    first = false;
+    core::append_json_string(out, field_name);
+    out += ':';
+  }
+  void field(std::string_view field_name, std::int64_t value) {
+    name(field_name);
+    out += '"';
+    core::append_decimal(out, value);
+    out += '"';
+  }
+  void field(std::string_view field_name, std::string_view value) {
+    name(field_name);
+    core::append_json_string(out, value);
+  }
 };
 
 }  // namespace
 
 core::Result<CheckQuery, CheckBodyError> read_check_body(std::string_view text) {
-  auto body = parse_object(text, false);
+  // A check body is a few hundred bytes: its DOM fits here, with no allocation; a larger
+  // one (up to the listener's 1 MiB) spills to the heap.
+  unsigned char scratch[2048];
+  boost::json::monotonic_resource memory(scratch, sizeof scratch);
+  auto body = parse_object(text, false, &memory);
   if (!body) return core::unexpected(CheckBodyError{std::move(body.error()), ""});
   if (auto field = unknown_field(*body, {"api_key", "method", "path", "cost"})) {
     return core::unexpected(CheckBodyError{"Unknown field \"" + *field +
@@ -61,42 +98,67 @@ core::Result<CheckQuery, CheckBodyError> read_check_body(std::string_view text) 
     query.cost = *number;
   }
   // The limits the proxy applies to this request: the plan-wide one and its route's group.
+  query.selectors.reserve(2);
   query.selectors.push_back(LimitSelector{.kind = LimitSelector::Kind::plan});
   query.selectors.push_back(LimitSelector{
       .kind = LimitSelector::Kind::route, .method = std::move(*method), .path = std::move(*path)});
   return query;
 }
 
-boost::json::object check_answer_json(const decision::CheckAnswer& answer,
-                                      std::string_view request_id) {
-  boost::json::object out;
-  out["allowed"] = !answer.refusal.has_value();
-  out["limit"] = nullptr;
-  out["remaining"] = nullptr;
-  out["reset"] = nullptr;
-  out["retry_after"] = nullptr;
+std::string check_answer_json(const decision::CheckAnswer& answer, std::string_view request_id) {
+  std::optional<std::int64_t> limit;
+  std::optional<std::int64_t> remaining;
+  std::optional<std::int64_t> reset;
   if (answer.checked && answer.verdict.decided) {
     const auto decisions = answer.verdict.result.view();
     const limiter::Decision& d =
         decisions[limiter::most_constraining(decisions, answer.verdict.result.admitted)];
-    out["limit"] = d.limit;
-    out["remaining"] = d.remaining;
-    out["reset"] = d.reset_unix_s;
+    limit = d.limit;
+    remaining = d.remaining;
+    reset = d.reset_unix_s;
   }
-  boost::json::object headers;
-  HeaderObject sink{headers};
-  decision::write_check_answer_fields(sink, answer, core::to_unix_seconds(answer.now),
+  const decision::Refusal* refusal = answer.refusal ? &*answer.refusal : nullptr;
+
+  std::string out;
+  out.reserve(384);
+  out += refusal ? R"({"allowed":false,)" : R"({"allowed":true,)";
+  append_member(out, "limit");
+  append_number_or_null(out, limit);
+  out += ',';
+  append_member(out, "remaining");
+  append_number_or_null(out, remaining);
+  out += ',';
+  append_member(out, "reset");
+  append_number_or_null(out, reset);
+  out += ',';
+  append_member(out, "retry_after");
+  append_number_or_null(out, refusal ? refusal->retry_after_s : std::nullopt);
+  out += ',';
+  if (refusal) {
+    append_member(out, "status");
+    core::append_decimal(out, refusal->status);
+    out += ',';
+    append_member(out, "error");
+    out += '{';
+    append_member(out, "type");
+    core::append_json_string(out, refusal->type);
+    out += ',';
+    append_member(out, "code");
+    core::append_json_string(out, refusal->code);
+    out += ',';
+    append_member(out, "message");
+    core::append_json_string(out, refusal->message);
+    out += ',';
+    append_member(out, "request_id");
+    core::append_json_string(out, request_id);
+    out += "},";
+  }
+  append_member(out, "headers");
+  out += '{';
+  HeaderObject headers{out};
+  decision::write_check_answer_fields(headers, answer, core::to_unix_seconds(answer.now),
                                       answer.fields);
-  if (answer.refusal) {
-    const decision::Refusal& refusal = *answer.refusal;
-    if (refusal.retry_after_s) out["retry_after"] = *refusal.retry_after_s;
-    out["status"] = refusal.status;
-    out["error"] = boost::json::object{{"type", refusal.type},
-                                       {"code", refusal.code},
-                                       {"message", refusal.message},
-                                       {"request_id", request_id}};
-  }
-  out["headers"] = std::move(headers);
+  out += "}}";
   return out;
 }
 

@@ -6,9 +6,11 @@
 // applied or no counter answered), retry_after in seconds (null when allowed), headers the
 // fields the proxy would send. A refused check also carries "status" (what the proxy would
 // answer: 401, 429, 503) and "error" (the proxy's error object). Pure functions.
+//
+// The busiest admin route: the body is parsed into stack memory and the answer written as
+// text, where a Boost.JSON DOM built and serialized cost a quarter of the check (callgrind).
 #pragma once
 
-#include <boost/json/object.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,7 +27,7 @@ struct CheckBodyError {
 
 core::Result<decision::CheckQuery, CheckBodyError> read_check_body(std::string_view body);
 
-boost::json::object check_answer_json(const decision::CheckAnswer& answer,
-                                      std::string_view request_id);
+// The answer's JSON text.
+std::string check_answer_json(const decision::CheckAnswer& answer, std::string_view request_id);
 
 }  // namespace gw::admin

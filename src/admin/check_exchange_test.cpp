@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/serialize.hpp>
+#include <boost/json/parse.hpp>
 
 namespace gw::admin {
 namespace {
@@ -49,7 +49,7 @@ TEST(CheckAnswerJson, RefusedBeforeTheCounters) {
                                      .type = "authentication_error",
                                      .code = "invalid_api_key",
                                      .message = "Invalid API key provided."};
-  EXPECT_EQ(boost::json::serialize(check_answer_json(answer, "req_1")),
+  EXPECT_EQ(check_answer_json(answer, "req_1"),
             R"({"allowed":false,"limit":null,"remaining":null,"reset":null,"retry_after":null,)"
             R"("status":401,"error":{"type":"authentication_error","code":"invalid_api_key",)"
             R"("message":"Invalid API key provided.","request_id":"req_1"},"headers":{}})");
@@ -67,10 +67,30 @@ TEST(CheckAnswerJson, DecidedShowsTheMostConstrainingLimit) {
   answer.verdict.result.count = 1;
   answer.verdict.result.decisions[0] = {
       .allowed = true, .limit = 10, .remaining = 9, .used = 1, .reset_unix_s = 1040};
-  EXPECT_EQ(boost::json::serialize(check_answer_json(answer, "req_1")),
+  EXPECT_EQ(check_answer_json(answer, "req_1"),
             R"({"allowed":true,"limit":10,"remaining":9,"reset":1040,"retry_after":null,)"
             R"("headers":{"X-RateLimit-Limit":"10","X-RateLimit-Remaining":"9",)"
             R"("X-RateLimit-Reset":"1040","X-RateLimit-Used":"1","X-RateLimit-Resource":"api"}})");
+}
+
+TEST(CheckAnswerJson, OverTheLimitCarriesRetryAfterAndStaysValidJson) {
+  decision::CheckAnswer answer;
+  answer.now = core::UnixNanos(std::chrono::seconds(1000));
+  answer.refusal = decision::Refusal{.status = 429,
+                                     .type = "rate_limit_error",
+                                     .code = "rate_limit_exceeded",
+                                     .message = "Too \"many\"\nrequests\\",
+                                     .retry_after_s = 17};
+  const std::string text = check_answer_json(answer, "req_\"x");
+  boost::system::error_code ec;
+  const boost::json::value parsed = boost::json::parse(text, ec);
+  ASSERT_FALSE(ec) << text;
+  EXPECT_EQ(parsed.at("allowed"), false);
+  EXPECT_EQ(parsed.at("retry_after"), 17);
+  EXPECT_EQ(parsed.at("status"), 429);
+  EXPECT_EQ(parsed.at("error").at("message"), "Too \"many\"\nrequests\\");
+  EXPECT_EQ(parsed.at("error").at("request_id"), "req_\"x");
+  EXPECT_EQ(parsed.at("headers").at("Retry-After"), "17");
 }
 
 }  // namespace

@@ -23,7 +23,6 @@
 #include "policy/policy.h"
 #include "proxy/proxy_server.h"
 #include "rls/rls_server.h"
-#include "store/keys/key_hash.h"
 
 namespace gw::app {
 
@@ -193,7 +192,8 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .usage = impl->usage,
           .clock = clock,
           .policy = [raw] { return raw->running->current()->shared_policy(); },
-          .admin_token_sha256 = token.empty() ? std::string() : store::sha256_hex(token),
+          .admin_token = token.empty() ? std::nullopt
+                                     : std::optional(core::KeyedDigest::of(token)),
           .ready = [raw] { return raw->proxy != nullptr; },
           .store_healthy = [raw] { return raw->stores->healthy(); },
           .store_required = config->store.on_failure == config::OnStoreFailure::fail_closed,

@@ -1,15 +1,26 @@
 #include "core/json_text.h"
 
-#include <boost/algorithm/hex.hpp>
-#include <iterator>
+#include <array>
+#include <charconv>
 
 namespace gw::core {
+namespace {
+
+constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; }
+
+constexpr std::string_view kHexDigits = "0123456789abcdef";
+
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   out += '"';
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  std::size_t run = 0;  // start of the bytes not yet copied
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto u = static_cast<unsigned char>(s[i]);
+    if (!needs_escape(u)) continue;
+    out.append(s.data() + run, i - run);  // the plain run before it, in one copy
+    run = i + 1;
+    switch (u) {
       case '"':
         out += "\\\"";
         break;
@@ -26,15 +37,19 @@ void append_json_string(std::string& out, std::string_view s) {
         out += "\\t";
         break;
       default:
-        if (u < 0x20 || u >= 0x80) {
-          out += "\\u00";
-          boost::algorithm::hex_lower(&u, &u + 1, std::back_inserter(out));
-        } else {
-          out += c;
-        }
+        out += "\\u00";
+        out += kHexDigits[u >> 4];
+        out += kHexDigits[u & 0xf];
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
+}
+
+void append_decimal(std::string& out, std::int64_t value) {
+  std::array<char, 24> digits;  // 19 digits and a sign
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
+  out.append(digits.data(), end);
 }
 
 }  // namespace gw::core

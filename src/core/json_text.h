@@ -1,7 +1,9 @@
-// Writing JSON text by hand, for bodies on hot paths (error answers, the mock upstream's
-// echo) where building a Boost.JSON value first would cost more than the answer itself.
+// Writing JSON text by hand, for bodies on hot paths (error answers, POST /v1/check, the
+// mock upstream's echo) where building a Boost.JSON value first would cost more than the
+// answer itself.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -11,5 +13,8 @@ namespace gw::core {
 // so are bytes >= 0x80 (as the Latin-1 code points they would be): the output is valid
 // JSON and valid UTF-8 whatever bytes `s` holds (a header value from a client, say).
 void append_json_string(std::string& out, std::string_view s);
+
+// Appends `value` in decimal (std::to_chars: no locale, no format string to parse).
+void append_decimal(std::string& out, std::int64_t value);
 
 }  // namespace gw::core
