@@ -39,10 +39,8 @@ struct AdminDeps {
   // request would get 503); otherwise the gateway still serves and reports "degraded".
   bool store_required = false;
   std::function<void()> on_accounts_changed;  // after every successful account/key write
-  // Decides POST /v1/check (SPEC §8) on the admin's own thread(s), as a worker's Decider
-  // decides its requests; on a shared caller cache (CallerCache::Sharing::threads), since
-  // the admin io_context may run on several threads. Null (or no decision_context)
-  // answers /v1/check 503.
+  // Decides POST /v1/check (SPEC §8) on the admin listener's own thread, as a worker's
+  // Decider decides its requests. Null (or no decision_context) answers /v1/check 503.
   decision::Decider* decider = nullptr;
   // The configuration a check is decided under (the snapshot in force).
   std::function<decision::DecisionContext()> decision_context;

@@ -4,7 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/pct_string_view.hpp>
@@ -25,22 +25,33 @@
 
 namespace gw::admin {
 
+// Admin paths have at most five segments; a longer one is held on the heap and found in
+// no route.
+using PathSegments = boost::container::small_vector<std::string_view, 6>;
+
 struct AdminRouter::Context {
   const Request& request;
   std::string request_id;
   boost::asio::any_io_executor executor;
   Done done;  // taken by asynchronous routes
   http::verb method;
-  std::vector<std::string_view> segments;  // of the path, without the query
+  PathSegments segments;  // of the path, without the query
 };
 
 namespace {
 
+// The answer to HEAD: the GET answer's head, its Content-Length included, with no body.
+void without_body(Response& res) {
+  const auto length = res.body().size();
+  res.body().clear();
+  res.content_length(length);
+}
+
 bool is_valid_id(std::string_view id) { return store::is_valid_account_id(id); }
 
-std::vector<std::string_view> split_path(std::string_view target) {
+PathSegments split_path(std::string_view target) {
   target = target.substr(0, target.find('?'));
-  std::vector<std::string_view> segments;
+  PathSegments segments;
   if (target.empty() || target.front() != '/') return segments;
   target.remove_prefix(1);
   for (;;) {
@@ -122,7 +133,8 @@ boost::asio::awaitable<void> answer_check(decision::Decider& decider, decision::
 
 AdminRouter::AdminRouter(AdminDeps deps) : deps_(std::move(deps)) {}
 
-void AdminRouter::handle(Request request, boost::asio::any_io_executor executor, Done done) const {
+std::optional<Response> AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
+                                            Done done) const {
   Context ctx{.request = request,
               .request_id = request_id_for(request),
               .executor = executor,
@@ -134,9 +146,7 @@ void AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
     // HEAD is GET without the body (load balancers probe /healthz that way).
     ctx.method = http::verb::get;
     ctx.done = [done = std::move(ctx.done)](Response res) {
-      const auto length = res.body().size();
-      res.body().clear();
-      res.content_length(length);
+      without_body(res);
       done(std::move(res));
     };
   }
@@ -151,11 +161,8 @@ void AdminRouter::handle(Request request, boost::asio::any_io_executor executor,
     res = error_response(http::status::internal_server_error, kApiError, "internal_error",
                          "Internal error.", ctx.request_id);
   }
-  if (res) {
-    boost::asio::post(executor, [done = std::move(ctx.done), res = std::move(*res)]() mutable {
-      done(std::move(res));
-    });
-  }
+  if (res && head) without_body(*res);
+  return res;
 }
 
 std::optional<Response> AdminRouter::route(Context& ctx) const {

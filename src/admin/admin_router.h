@@ -9,8 +9,9 @@
 // logged.
 //
 // Thread-safety: handle() is const and may run concurrently on any threads; the state it
-// touches (stores, usage, metrics) is thread-safe. `deps` must outlive the router and
-// every handle() in flight.
+// touches (stores, usage, metrics) is thread-safe, and POST /v1/check decides on
+// `deps.decider`, which belongs to the thread that runs the admin listener. `deps` must
+// outlive the router and every handle() in flight.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -30,9 +31,11 @@ class AdminRouter {
 
   explicit AdminRouter(AdminDeps deps);
 
-  // Answers `request`. `done` runs exactly once, on `executor`, never inline; routes that
-  // wait for the counter or session store (usage, sessions) complete there too.
-  void handle(Request request, boost::asio::any_io_executor executor, Done done) const;
+  // Answers `request`: the response itself when it is ready at once (`done` is then never
+  // called), or nullopt when the route waits for a store (usage, sessions, a check that
+  // needs Redis); `done` then runs exactly once, on `executor`, never inline.
+  std::optional<Response> handle(Request request, boost::asio::any_io_executor executor,
+                                 Done done) const;
 
  private:
   struct Context;  // one request being routed

@@ -14,6 +14,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
+using testing::answer;
 using testing::AdminWorld;
 using testing::kAdminToken;
 
@@ -28,17 +29,7 @@ class AdminRouterTest : public ::testing::Test {
       request.body() = std::move(body);
     }
     request.prepare_payload();
-    std::optional<Response> out;
-    int calls = 0;
-    router_.handle(std::move(request), io_.get_executor(), [&](Response res) {
-      ++calls;
-      out = std::move(res);
-    });
-    EXPECT_EQ(calls, 0) << "completion ran inline";
-    io_.restart();
-    io_.run();
-    EXPECT_EQ(calls, 1);
-    return out.value_or(Response{});
+    return answer(router_, std::move(request), io_);
   }
 
   static boost::json::object json(const Response& res) {
@@ -151,10 +142,7 @@ TEST(AdminRouterDisabled, EmptyTokenHashRefusesEverything) {
   AdminRouter router{world.deps()};
   Request request{http::verb::get, "/admin/v1/accounts/a", 11};
   request.set(http::field::authorization, "Bearer ");
-  std::optional<Response> out;
-  router.handle(request, io.get_executor(), [&](Response res) { out = std::move(res); });
-  io.run();
-  ASSERT_TRUE(out);
+  const std::optional<Response> out = answer(router, request, io);
   EXPECT_EQ(out->result(), http::status::unauthorized);
   EXPECT_NE(out->body().find("disabled"), std::string::npos);
 }
@@ -631,10 +619,7 @@ TEST(AdminRouterSessionStoreFailure, AnswersWithoutTheDetail) {
           std::pair{http::verb::get, "/admin/v1/accounts/acct_1/usage"}}) {
       Request request{method, target, 11};
       request.set(http::field::authorization, "Bearer " + std::string(kAdminToken));
-      std::optional<Response> out;
-      router.handle(request, io.get_executor(), [&](Response res) { out = std::move(res); });
-      io.restart();
-      io.run();
+      const std::optional<Response> out = answer(router, request, io);
       ASSERT_TRUE(out) << target;
       EXPECT_EQ(out->result(),
                 transient ? http::status::service_unavailable : http::status::internal_server_error)
@@ -655,12 +640,7 @@ TEST_F(AdminRouterTest, ReadyzReportsTheSharedStore) {
     deps.store_healthy = [&store_ok] { return store_ok.load(); };
     deps.store_required = required;
     AdminRouter router{deps};
-    std::optional<Response> out;
-    router.handle(Request{http::verb::get, "/readyz", 11}, io_.get_executor(),
-                  [&](Response res) { out = std::move(res); });
-    io_.restart();
-    io_.run();
-    ASSERT_TRUE(out);
+    const std::optional<Response> out = answer(router, Request{http::verb::get, "/readyz", 11}, io_);
     EXPECT_EQ(out->result(), required ? http::status::service_unavailable : http::status::ok);
     EXPECT_EQ(json(*out).at("status").as_string(), required ? "not_ready" : "degraded");
     EXPECT_EQ(json(*out).at("store").as_string(), "unavailable");
@@ -670,10 +650,7 @@ TEST_F(AdminRouterTest, ReadyzReportsTheSharedStore) {
 TEST_F(AdminRouterTest, RequestIdIsPropagatedOrGenerated) {
   Request request{http::verb::get, "/healthz", 11};
   request.set("X-Request-ID", "req_from_client");
-  std::optional<Response> out;
-  router_.handle(request, io_.get_executor(), [&](Response res) { out = std::move(res); });
-  io_.run();
-  ASSERT_TRUE(out);
+  const std::optional<Response> out = answer(router_, request, io_);
   EXPECT_EQ((*out)["X-Request-ID"], "req_from_client");
 
   auto res = call(http::verb::get, "/admin/v1/accounts/ghost");

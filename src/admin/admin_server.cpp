@@ -5,7 +5,6 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -25,25 +24,25 @@ constexpr std::chrono::milliseconds kAcceptRetryDelay{100};
 
 }  // namespace
 
-// Shared by the server and its pending accept handlers; touched on the acceptor's strand
+// Shared by the server and its pending accept handlers; touched on the io_context's thread
 // except where noted.
 struct AdminServer::State : std::enable_shared_from_this<State> {
   State(net::io_context& io, AdminDeps deps, AdminTimeouts timeouts)
       : io(io),
         timeouts(timeouts),
         router(std::make_shared<const AdminRouter>(std::move(deps))),
-        acceptor(net::make_strand(io)),
+        acceptor(io),
         retry_timer(acceptor.get_executor()) {}
 
   void do_accept() {
     acceptor.async_accept(
-        net::make_strand(io),
-        [self = shared_from_this()](boost::system::error_code ec, tcp::socket socket) {
+        io.get_executor(),
+        [self = shared_from_this()](boost::system::error_code ec, AdminSession::Socket socket) {
           self->on_accept(ec, std::move(socket));
         });
   }
 
-  void on_accept(boost::system::error_code ec, tcp::socket socket) {
+  void on_accept(boost::system::error_code ec, AdminSession::Socket socket) {
     if (stopped || ec == net::error::operation_aborted) return;
     if (ec) {
       static core::LogThrottle throttle;  // out of descriptors fails every retry

@@ -27,7 +27,7 @@ bool is_parse_error(const beast::error_code& ec) {
 
 }  // namespace
 
-AdminSession::AdminSession(net::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router,
+AdminSession::AdminSession(Socket&& socket, std::shared_ptr<const AdminRouter> router,
                            AdminTimeouts timeouts)
     : socket_(std::move(socket)),
       timeouts_(timeouts),
@@ -147,8 +147,10 @@ void AdminSession::on_request() {
   keep_alive_ = request.keep_alive();
   // Handling may wait for the counter store, whose own timeouts bound it.
   arm(Deadline::max());
-  router_->handle(std::move(request), socket_.get_executor(),
-                  beast::bind_front_handler(&AdminSession::on_handled, shared_from_this()));
+  auto response =
+      router_->handle(std::move(request), socket_.get_executor(),
+                      beast::bind_front_handler(&AdminSession::on_handled, shared_from_this()));
+  if (response) on_handled(std::move(*response));
 }
 
 void AdminSession::on_handled(Response response) {

@@ -12,9 +12,10 @@
 // deadline has moved, so a request re-arms no timer.
 //
 // Owned by the handlers it has in flight (shared_from_this); every member is touched only
-// on the session's strand. close() may be called from any thread.
+// on the io_context's one thread (admin_server.h). close() may be called from any thread.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -38,10 +39,15 @@ struct AdminTimeouts {
 
 class AdminSession : public std::enable_shared_from_this<AdminSession> {
  public:
-  AdminSession(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<const AdminRouter> router,
+  // The io_context's own executor, not a type-erased one: every read and write completes
+  // through it.
+  using Executor = boost::asio::io_context::executor_type;
+  using Socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, Executor>;
+
+  AdminSession(Socket&& socket, std::shared_ptr<const AdminRouter> router,
                AdminTimeouts timeouts = {});
 
-  void run();    // starts the read loop on the session's strand
+  void run();    // starts the read loop
   void close();  // ends the connection, from any thread
 
  private:
@@ -61,9 +67,11 @@ class AdminSession : public std::enable_shared_from_this<AdminSession> {
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
 
-  boost::asio::ip::tcp::socket socket_;
+  Socket socket_;
   AdminTimeouts timeouts_;
-  boost::asio::steady_timer watchdog_;
+  boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                    boost::asio::wait_traits<std::chrono::steady_clock>, Executor>
+      watchdog_;
   Deadline deadline_ = Deadline::max();
   bool watching_ = false;  // watchdog_ has a wait in flight
   bool continue_sent_ = false;

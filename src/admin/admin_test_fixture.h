@@ -1,17 +1,22 @@
 // Test support for admin/ (included by *_test.cpp only): an AdminDeps over an in-memory
 // SqliteAccountStore, a scripted CounterStore, an in-memory MemorySessionStore and a Policy
-// built from a hand-made configuration with the published plans.
+// built from a hand-made configuration with the published plans; answer() runs a request
+// through an AdminRouter.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/post.hpp>
-
 #include "admin/admin_deps.h"
+#include "admin/admin_router.h"
 #include "config/gateway_config.h"
 #include "core/fake_clock.h"
 #include "metrics/gateway_metrics.h"
@@ -141,5 +146,23 @@ struct AdminWorld {
   std::atomic<bool> ready{true};
   std::atomic<int> changes{0};
 };
+
+// The router's answer to `request`, given at once or through `done` once `io` has run:
+// exactly one of the two, and `done` never inline.
+inline Response answer(const AdminRouter& router, Request request, boost::asio::io_context& io) {
+  std::optional<Response> later;
+  int calls = 0;
+  std::optional<Response> now =
+      router.handle(std::move(request), io.get_executor(), [&](Response res) {
+        ++calls;
+        later = std::move(res);
+      });
+  EXPECT_EQ(calls, 0) << "completion ran inline";
+  io.restart();
+  io.run();
+  EXPECT_EQ(calls, now ? 0 : 1);
+  if (now) return std::move(*now);
+  return later.value_or(Response{});
+}
 
 }  // namespace gw::admin::testing

@@ -174,9 +174,9 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
                                                              .running = *impl->running});
   if (config->decision.grpc_listen) impl->rls = std::make_unique<rls::RlsServer>(*impl->checks);
 
-  // Shared: the admin listener may run on any number of threads (admin_server.h).
-  impl->admin_callers = std::make_unique<decision::CallerCache>(
-      impl->stores->accounts(), clock, decision::CallerCache::Sharing::threads);
+  // The admin listener runs on the control thread alone (admin_server.h).
+  impl->admin_callers =
+      std::make_unique<decision::CallerCache>(impl->stores->accounts(), clock);
   impl->admin_decider = std::make_unique<decision::Decider>(
       *impl->admin_callers, impl->stores->accounts(), impl->stores->counters(), impl->metrics,
       impl->usage, clock);
