@@ -10,15 +10,16 @@
 namespace gw::admin {
 namespace {
 
+// insert(), not set(): a new message has no field to replace.
 Response base_response(http::status status, std::string_view request_id) {
   Response res{status, 11};
-  res.set(http::field::server, "kallglot-gateway");
+  res.insert(http::field::server, "kallglot-gateway");
   // RFC 9110 §6.6.1. A label, not a decision: the process clock is the right source.
-  res.set(http::field::date, core::http_date(core::to_unix_seconds(core::real_clock().now())));
-  res.set("X-Request-ID", request_id);
+  res.insert(http::field::date, core::http_date(core::to_unix_seconds(core::real_clock().now())));
+  res.insert("X-Request-ID", request_id);
   // Admin answers carry account state and, once, plain keys: never cache them.
-  res.set(http::field::cache_control, "no-store");
-  res.set("X-Content-Type-Options", "nosniff");
+  res.insert(http::field::cache_control, "no-store");
+  res.insert("X-Content-Type-Options", "nosniff");
   return res;
 }
 
@@ -53,7 +54,7 @@ Response empty_response(http::status status, std::string_view request_id) {
 Response text_response(http::status status, std::string body, std::string_view content_type,
                        std::string_view request_id) {
   Response res = base_response(status, request_id);
-  res.set(http::field::content_type, content_type);
+  res.insert(http::field::content_type, content_type);
   res.body() = std::move(body);
   res.prepare_payload();
   return res;

@@ -44,11 +44,12 @@ struct HeaderObject {
   std::string& out;
   bool first = true;
 
+  // A field name is a token (RFC 9110 §5.1), whose characters need no JSON escape.
   void name(std::string_view field_name) {
-    if (!first) out += ',';
+    out += first ? "\"" : ",\"";
     first = false;
-    core::append_json_string(out, field_name);
-    out += ':';
+    out += field_name;
+    out += "\":";
   }
   void field(std::string_view field_name, std::int64_t value) {
     name(field_name);

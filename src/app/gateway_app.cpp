@@ -61,6 +61,7 @@ struct GatewayApp::Impl {
   // POST /v1/check is decided on the control thread, by its own caller cache and Decider.
   std::unique_ptr<decision::CallerCache> admin_callers;
   std::unique_ptr<decision::Decider> admin_decider;
+  decision::DecisionContext admin_context;  // the snapshot admin_decider last decided under
   std::unique_ptr<check::CheckService> checks;  // ShouldRateLimit's decisions
   std::unique_ptr<rls::RlsServer> rls;          // decision.grpc_listen; null when off
   std::uint16_t grpc_port = 0;
@@ -201,10 +202,14 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .decider = impl->admin_decider.get(),
           .decision_context =
               [raw] {
+                // Re-read only after a reload, as the workers do (versioned_source.h).
                 const std::uint64_t version = raw->running->version();
-                const auto running = raw->running->current();
-                return decision::DecisionContext{running->shared_policy(), version,
-                                                 running->decision()};
+                if (version != raw->admin_context.policy_version || !raw->admin_context.policy) {
+                  const auto running = raw->running->current();
+                  raw->admin_context = decision::DecisionContext{running->shared_policy(), version,
+                                                                 running->decision()};
+                }
+                return raw->admin_context;
               }});
 
   const std::size_t threads = impl->options.threads ? impl->options.threads : usable_cores();
