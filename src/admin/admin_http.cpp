@@ -3,7 +3,6 @@
 #include <boost/json/serialize.hpp>
 
 #include "core/api_error.h"
-#include "core/clock.h"
 #include "core/http_date.h"
 #include "core/request_id.h"
 
@@ -13,17 +12,17 @@ namespace {
 // insert(), not set(): a new message has no field to replace.
 Response base_response(http::status status, std::string_view request_id) {
   Response res{status, 11};
-  res.insert(http::field::server, "kallglot-gateway");
-  // RFC 9110 §6.6.1. A label, not a decision: the process clock is the right source.
-  res.insert(http::field::date, core::http_date(core::to_unix_seconds(core::real_clock().now())));
   res.insert("X-Request-ID", request_id);
-  // Admin answers carry account state and, once, plain keys: never cache them.
-  res.insert(http::field::cache_control, "no-store");
-  res.insert("X-Content-Type-Options", "nosniff");
   return res;
 }
 
 }  // namespace
+
+void append_listener_fields(std::string& head, std::int64_t now_unix_s) {
+  head += "Server: kallglot-gateway\r\nDate: ";
+  head += core::http_date(now_unix_s);
+  head += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
+}
 
 Response json_response(http::status status, const boost::json::value& body,
                        std::string_view request_id) {

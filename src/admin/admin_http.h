@@ -1,8 +1,10 @@
 // HTTP vocabulary of the admin listener: the message types and the builders of its JSON,
 // text and Kallglot-error responses. Responses are built transport-free (no version, no
-// keep-alive): the session sets those from the request it answers. Pure functions.
+// keep-alive): the session sets those from the request it answers, and adds the fields
+// every answer carries (append_listener_fields). Pure functions.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +26,12 @@ using Response = http::response<http::string_body>;
 inline constexpr std::string_view kInvalidRequest = "invalid_request_error";
 inline constexpr std::string_view kAuthenticationError = "authentication_error";
 inline constexpr std::string_view kApiError = "api_error";
+
+// The fields of every answer of the listener, as head lines ("Name: value\r\n"): Server,
+// Date (RFC 9110 §6.6.1), Cache-Control: no-store (admin answers carry account state and,
+// once, plain keys) and X-Content-Type-Options: nosniff. Written by the session rather than
+// kept in each Response: four fields fewer to allocate per answer (POST /v1/check).
+void append_listener_fields(std::string& head, std::int64_t now_unix_s);
 
 // A compact JSON body, `Content-Type: application/json`, `Cache-Control: no-store`.
 Response json_response(http::status status, const boost::json::value& body,

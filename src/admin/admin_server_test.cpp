@@ -85,6 +85,14 @@ TEST_F(AdminServerTest, KeepAliveServesSeveralRequests) {
   auto res = round_trip(socket, Request{http::verb::get, "/healthz", 11});
   EXPECT_EQ(res.result(), http::status::ok);
   EXPECT_TRUE(res.keep_alive());
+  // The fields every answer carries, each once.
+  EXPECT_EQ(res.count(http::field::server), 1u);
+  EXPECT_EQ(res[http::field::server], "kallglot-gateway");
+  EXPECT_EQ(res.count(http::field::date), 1u);
+  EXPECT_TRUE(res[http::field::date].ends_with(" GMT"));
+  EXPECT_EQ(res[http::field::cache_control], "no-store");
+  EXPECT_EQ(res["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(res.count("X-Request-ID"), 1u);
 
   Request put{http::verb::put, "/admin/v1/accounts/acct_1", 11};
   put.set(http::field::authorization, "Bearer " + std::string(kAdminToken));

@@ -11,6 +11,8 @@
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 
+#include "core/clock.h"
+
 namespace gw::admin {
 namespace {
 
@@ -163,7 +165,8 @@ void AdminSession::do_write() {
   response_.keep_alive(keep_alive_);
   // The response as one buffer, one write: Beast's serializer walks the head as a sequence
   // of small buffers, which cost more than this copy on /v1/check (perf). The head is
-  // what the serializer would write: status line, the fields as set, a blank line.
+  // what the serializer would write (status line, the fields as set), then the listener's
+  // own fields and a blank line.
   wire_.clear();
   wire_.reserve(256 + response_.body().size());
   wire_ += version_ == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
@@ -178,6 +181,8 @@ void AdminSession::do_write() {
     wire_ += field.value();
     wire_ += "\r\n";
   }
+  // A label, not a decision: the process clock is the right source for Date.
+  append_listener_fields(wire_, core::to_unix_seconds(core::real_clock().now()));
   wire_ += "\r\n";
   wire_ += response_.body();
   arm(std::chrono::steady_clock::now() + timeouts_.write);

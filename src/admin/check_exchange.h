@@ -7,8 +7,9 @@
 // fields the proxy would send. A refused check also carries "status" (what the proxy would
 // answer: 401, 429, 503) and "error" (the proxy's error object). Pure functions.
 //
-// The busiest admin route: the body is parsed into stack memory and the answer written as
-// text, where a Boost.JSON DOM built and serialized cost a quarter of the check (callgrind).
+// The busiest admin route: the body is read from the parser's events and the answer written
+// as text, where a Boost.JSON DOM built and serialized cost a quarter of the check
+// (callgrind). A member given twice is a 400 naming it.
 #pragma once
 
 #include <optional>

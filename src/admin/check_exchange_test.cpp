@@ -43,6 +43,48 @@ TEST(CheckBody, ErrorsNameTheMember) {
   EXPECT_EQ(param(""), "");
 }
 
+TEST(CheckBody, ReadsOnlyTheTopLevelMembers) {
+  // Escapes decoded; a long escaped value (the parser hands it over in parts) kept whole.
+  const std::string long_path = "/v1/" + std::string(5000, 'a');
+  std::string long_escaped = "\\/v1\\/";
+  for (int i = 0; i < 5000; ++i) long_escaped += "\\u0061";
+  auto query = read_check_body(R"( {"api_key":"sk\u005flive","method":"GET","path":")" +
+                               long_escaped + R"(","cost":null} )");
+  ASSERT_TRUE(query) << query.error().message;
+  EXPECT_EQ(query->key, "sk_live");
+  EXPECT_EQ(query->cost, 1);
+  EXPECT_EQ(query->selectors[1].path, long_path);
+
+  auto param = [](std::string_view body) {
+    auto read = read_check_body(body);
+    return read ? std::string("ok") : read.error().param;
+  };
+  // Values of the wrong kind, nested or not, name their member.
+  EXPECT_EQ(param(R"({"api_key":{"api_key":"k"},"method":"GET","path":"/"})"), "api_key");
+  EXPECT_EQ(param(R"({"api_key":["k"],"method":"GET","path":"/"})"), "api_key");
+  EXPECT_EQ(param(R"({"api_key":"k","method":null,"path":"/"})"), "method");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":true})"), "path");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":18446744073709551615})"),
+            "cost");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":"3"})"), "cost");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":-1})"), "cost");
+  // Keys inside a nested value are not members; an unknown member is named before a
+  // missing one.
+  EXPECT_EQ(param(R"({"extra":{"api_key":"k"},"method":"GET"})"), "extra");
+  // A member given twice is refused, whatever the values.
+  EXPECT_EQ(param(R"({"api_key":"a","api_key":"b","method":"GET","path":"/"})"), "api_key");
+  EXPECT_EQ(param(R"({"api_key":"k","method":"GET","path":"/","cost":1,"cost":2})"), "cost");
+  auto twice = read_check_body(R"({"api_key":"a","method":"GET","path":"/","path":"/x"})");
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().message, R"("path" appears more than once.)");
+  // Not an object, trailing data, only whitespace: the body's own error, no member.
+  EXPECT_EQ(param(R"("text")"), "");
+  EXPECT_EQ(param(" \r\n\t"), "");
+  auto trailing = read_check_body(R"({"api_key":"k","method":"GET","path":"/"} {})");
+  ASSERT_FALSE(trailing);
+  EXPECT_TRUE(trailing.error().message.starts_with("Malformed JSON body")) << trailing.error().message;
+}
+
 TEST(CheckAnswerJson, RefusedBeforeTheCounters) {
   decision::CheckAnswer answer;
   answer.refusal = decision::Refusal{.status = 401,

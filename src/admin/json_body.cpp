@@ -4,15 +4,15 @@
 
 namespace gw::admin {
 
-core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok,
-                                                            boost::json::storage_ptr storage) {
+// The body as a JSON object. An empty body is `empty_ok ? {} : error`.
+core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok) {
   const auto first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
-    if (empty_ok) return boost::json::object(std::move(storage));
+    if (empty_ok) return boost::json::object();
     return core::unexpected(std::string("The request body must be a JSON object."));
   }
   boost::system::error_code ec;
-  boost::json::value value = boost::json::parse(body, ec, std::move(storage));
+  boost::json::value value = boost::json::parse(body, ec);
   if (ec) return core::unexpected("Malformed JSON body: " + ec.message() + ".");
   if (!value.is_object()) {
     return core::unexpected(std::string("The request body must be a JSON object."));
@@ -20,6 +20,7 @@ core::Result<boost::json::object, std::string> parse_object(std::string_view bod
   return std::move(value.as_object());
 }
 
+// The first member of `body` not in `allowed`, if any.
 std::optional<std::string> unknown_field(const boost::json::object& body,
                                          std::initializer_list<std::string_view> allowed) {
   for (const auto& member : body) {

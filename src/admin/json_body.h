@@ -13,10 +13,8 @@
 
 namespace gw::admin {
 
-// The body as a JSON object, its memory from `storage` (the default resource unless
-// given). An empty body is `empty_ok ? {} : error`.
-core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok,
-                                                            boost::json::storage_ptr storage = {});
+// The body as a JSON object. An empty body is `empty_ok ? {} : error`.
+core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok);
 
 // The first member of `body` not in `allowed`, if any.
 std::optional<std::string> unknown_field(const boost::json::object& body,

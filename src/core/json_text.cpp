@@ -49,7 +49,8 @@ void append_json_string(std::string& out, std::string_view s) {
 void append_decimal(std::string& out, std::int64_t value) {
   std::array<char, 24> digits;  // 19 digits and a sign
   const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-  out.append(digits.data(), end);
+  // (pointer, length): libstdc++'s append(first, last) builds a temporary string.
+  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
 }
 
 }  // namespace gw::core
