@@ -143,12 +143,6 @@ class CheckBodyEvents {
   std::optional<std::size_t> repeated_;
 };
 
-void append_member(std::string& out, std::string_view name) {
-  out += '"';
-  out += name;  // the names below are plain ASCII
-  out += "\":";
-}
-
 void append_number_or_null(std::string& out, const std::optional<std::int64_t>& value) {
   if (value) {
     core::append_decimal(out, *value);
@@ -256,40 +250,29 @@ std::string check_answer_json(const decision::CheckAnswer& answer, std::string_v
 
   std::string out;
   out.reserve(384);
-  out += refusal ? R"({"allowed":false,)" : R"({"allowed":true,)";
-  append_member(out, "limit");
+  // Member names and punctuation as literal runs: one append each.
+  out += refusal ? R"({"allowed":false,"limit":)" : R"({"allowed":true,"limit":)";
   append_number_or_null(out, limit);
-  out += ',';
-  append_member(out, "remaining");
+  out += R"(,"remaining":)";
   append_number_or_null(out, remaining);
-  out += ',';
-  append_member(out, "reset");
+  out += R"(,"reset":)";
   append_number_or_null(out, reset);
-  out += ',';
-  append_member(out, "retry_after");
+  out += R"(,"retry_after":)";
   append_number_or_null(out, refusal ? refusal->retry_after_s : std::nullopt);
-  out += ',';
   if (refusal) {
-    append_member(out, "status");
+    out += R"(,"status":)";
     core::append_decimal(out, refusal->status);
-    out += ',';
-    append_member(out, "error");
-    out += '{';
-    append_member(out, "type");
+    out += R"(,"error":{"type":)";
     core::append_json_string(out, refusal->type);
-    out += ',';
-    append_member(out, "code");
+    out += R"(,"code":)";
     core::append_json_string(out, refusal->code);
-    out += ',';
-    append_member(out, "message");
+    out += R"(,"message":)";
     core::append_json_string(out, refusal->message);
-    out += ',';
-    append_member(out, "request_id");
+    out += R"(,"request_id":)";
     core::append_json_string(out, request_id);
-    out += "},";
+    out += '}';
   }
-  append_member(out, "headers");
-  out += '{';
+  out += R"(,"headers":{)";
   HeaderObject headers{out};
   decision::write_check_answer_fields(headers, answer, core::to_unix_seconds(answer.now),
                                       answer.fields);

@@ -1,7 +1,6 @@
 #include "core/json_text.h"
 
-#include <array>
-#include <charconv>
+#include <fmt/format.h>
 
 namespace gw::core {
 namespace {
@@ -47,10 +46,8 @@ void append_json_string(std::string& out, std::string_view s) {
 }
 
 void append_decimal(std::string& out, std::int64_t value) {
-  std::array<char, 24> digits;  // 19 digits and a sign
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-  // (pointer, length): libstdc++'s append(first, last) builds a temporary string.
-  out.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
+  const fmt::format_int digits(value);  // two digits per step, into its own buffer
+  out.append(digits.data(), digits.size());
 }
 
 }  // namespace gw::core

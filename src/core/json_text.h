@@ -14,7 +14,7 @@ namespace gw::core {
 // JSON and valid UTF-8 whatever bytes `s` holds (a header value from a client, say).
 void append_json_string(std::string& out, std::string_view s);
 
-// Appends `value` in decimal (std::to_chars: no locale, no format string to parse).
+// Appends `value` in decimal (no locale, no format string to parse).
 void append_decimal(std::string& out, std::int64_t value);
 
 }  // namespace gw::core
