@@ -17,7 +17,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ALL_TARGETS="request_head config_loader route_table audio_meter ws_frames resp_reply rls_request"
+ALL_TARGETS="request_head config_loader route_table audio_meter ws_frames resp_reply rls_request check_body"
 FUZZ_SECONDS="${FUZZ_SECONDS:-30}"
 FUZZ_TARGETS="${FUZZ_TARGETS:-$ALL_TARGETS}"
 cpus="$(nproc)"

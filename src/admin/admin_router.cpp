@@ -373,7 +373,7 @@ std::optional<Response> AdminRouter::post_check(Context& ctx) const {
     const auto& error = query.error();
     return bad_request(
         error.message, ctx.request_id,
-        error.param.empty() ? std::nullopt : std::optional<std::string_view>(error.param));
+        error.param ? std::optional<std::string_view>(*error.param) : std::nullopt);
   }
   if (deps_.decider == nullptr || !deps_.decision_context) {
     return error_response(http::status::service_unavailable, kApiError, "rate_limiter_unavailable",

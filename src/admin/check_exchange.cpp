@@ -179,17 +179,17 @@ struct HeaderObject {
 
 core::Result<CheckQuery, CheckBodyError> read_check_body(std::string_view text) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return core::unexpected(CheckBodyError{std::string(kNotAnObject), ""});
+    return core::unexpected(CheckBodyError{std::string(kNotAnObject), std::nullopt});
   }
   boost::json::basic_parser<CheckBodyEvents> parser{boost::json::parse_options{}};
   boost::system::error_code ec;
   const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && used < text.size()) ec = boost::json::error::extra_data;
   if (ec) {
-    return core::unexpected(CheckBodyError{"Malformed JSON body: " + ec.message() + ".", ""});
+    return core::unexpected(CheckBodyError{"Malformed JSON body: " + ec.message() + ".", std::nullopt});
   }
   CheckBodyEvents& body = parser.handler();
-  if (!body.is_object()) return core::unexpected(CheckBodyError{std::string(kNotAnObject), ""});
+  if (!body.is_object()) return core::unexpected(CheckBodyError{std::string(kNotAnObject), std::nullopt});
   if (body.unknown()) {
     const std::string& field = *body.unknown();
     return core::unexpected(CheckBodyError{"Unknown field \"" + field +

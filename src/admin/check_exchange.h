@@ -23,7 +23,7 @@ namespace gw::admin {
 
 struct CheckBodyError {
   std::string message;
-  std::string param;  // the member at fault
+  std::optional<std::string> param;  // the member at fault; nullopt: the body as a whole
 };
 
 core::Result<decision::CheckQuery, CheckBodyError> read_check_body(std::string_view body);

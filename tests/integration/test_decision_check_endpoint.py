@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import ensure_window
+from helpers import ensure_window, raw_exchange, raw_status
 
 
 def check(gw, body, token="default"):
@@ -84,3 +84,48 @@ def test_bad_bodies_are_400_naming_the_member(gateway):
     # Nothing was charged.
     j = check(gateway, {"api_key": key, "method": "GET", "path": "/"}).json()
     assert j["remaining"] == 59
+
+
+def test_hostile_bodies_are_refused_and_charge_nothing(gateway):
+    _, key = gateway.new_account("free")
+    _, other = gateway.new_account("free")
+    ensure_window(5)
+
+    def raw(body: bytes):
+        return gateway.admin.client.request(
+            "POST", "/v1/check", body=body, use_key=False,
+            headers={"Authorization": f"Bearer {gateway.admin.token}",
+                     "Content-Type": "application/json"})
+
+    route = b'"method":"GET","path":"/v1/things"'
+    cases = [
+        # One member twice parses two ways (a DOM keeps the last, others the first): refused.
+        (b'{"api_key":"%s","api_key":"%s",%s}' % (key.encode(), other.encode(), route),
+         "api_key"),
+        (b'{"api_key":"%s",%s,"cost":1,"cost":1000000}' % (key.encode(), route), "cost"),
+        # Values of the wrong kind, nested, or numbers at and past 2^63.
+        (b'{"api_key":{"api_key":"%s"},%s}' % (key.encode(), route), "api_key"),
+        (b'{"api_key":"%s",%s,"cost":9223372036854775808}' % (key.encode(), route), "cost"),
+        (b'{"api_key":"%s",%s,"cost":1e3}' % (key.encode(), route), "cost"),
+        # Not one JSON object: trailing data, nesting past the parser's depth, bad UTF-8.
+        (b'{"api_key":"%s",%s} {}' % (key.encode(), route), None),
+        (b'{"x":' + b'[' * 100_000 + b']' * 100_000 + b'}', None),
+        (b'{"api_key":"\xff\xfe",%s}' % route, None),
+    ]
+    for body, param in cases:
+        r = raw(body)
+        assert r.status == 400, (body[:80], r)
+        error = r.json()["error"]
+        assert error.get("param") == param, (body[:80], error)
+    twice = raw(cases[0][0]).json()["error"]
+    assert twice["message"] == '"api_key" appears more than once.', twice
+    # A body past the listener's 1 MiB bound is refused from its declared length, unread.
+    head = (b"POST /v1/check HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (gateway.admin.token.encode(), 1024 * 1024 + 1))
+    assert raw_status(raw_exchange("127.0.0.1", gateway.admin_port, head)) == 413
+
+    # Neither caller was charged.
+    for k in (key, other):
+        j = check(gateway, {"api_key": k, "method": "GET", "path": "/v1/things"}).json()
+        assert j["remaining"] == 59, j
