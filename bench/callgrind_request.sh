@@ -6,8 +6,11 @@
 # The gateway runs under `valgrind --tool=callgrind` (one worker, CPU 0) in front of the
 # mock upstream; `wrk -t1 -c16` drives the admit path for DURATION; the worker thread's
 # inclusive instruction count (callgrind) is divided by the requests wrk completed.
+# `check` measures POST /v1/check on the admin listener instead (memory store, wrk -t1 -c8
+# with bench/check_post.lua, as decision_bench.sh): callgrind counts from the end of a 2 s
+# warm-up to the end of the run, the whole process (the workers idle meanwhile).
 #
-# Usage: bench/callgrind_request.sh [memory|redis]     (default memory)
+# Usage: bench/callgrind_request.sh [memory|redis|check]     (default memory)
 # Env:   GW_BINARY (build/kallglot-gateway), DURATION (8s)
 # Output: the figure on stdout; callgrind.out and wrk output in bench/results/callgrind-<stamp>/
 #         (callgrind_annotate callgrind.out for the functions).
@@ -20,7 +23,7 @@ DURATION=${DURATION:-8s}
 PY=/usr/bin/python3
 SERVER_CPU=0
 ADMIN_TOKEN=bench-admin-token
-for tool in valgrind callgrind_annotate wrk taskset curl "$PY"; do
+for tool in valgrind callgrind_annotate callgrind_control wrk taskset curl "$PY"; do
   command -v "$tool" >/dev/null || { echo "callgrind_request: $tool is required" >&2; exit 1; }
 done
 [[ -x $BIN ]] || { echo "callgrind_request: $BIN not found (build it first, or set GW_BINARY)" >&2; exit 1; }
@@ -35,7 +38,7 @@ trap 'exit 130' INT TERM
 
 start_mock
 case $BACKEND in
-  memory) STORE="store:
+  memory|check) STORE="store:
   backend: memory
 accounts:
   path: $WORK/accounts.db" ;;
@@ -46,7 +49,7 @@ accounts:
   redis:
     url: redis://127.0.0.1:$REDIS_PORT
     timeout_ms: 50" ;;
-  *) echo "callgrind_request: backend must be memory or redis" >&2; exit 1 ;;
+  *) echo "callgrind_request: the mode is memory, redis or check" >&2; exit 1 ;;
 esac
 
 # Keys are made on a gateway run normally (valgrind makes its start slow), which is then
@@ -55,6 +58,31 @@ start_gateway plain "$STORE"
 KEY=$(new_key "$GW_ADMIN_PORT" bench_admit "$ADMIT_ACCOUNT")
 kill -TERM "${NAMED_PIDS[plain]}"
 wait "${NAMED_PIDS[plain]}" 2>/dev/null || true
+if [[ $BACKEND == check ]]; then
+  KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT/callgrind.out" \
+    "$BIN" serve --config "$WORK/plain.yaml" >"$OUT/gateway.log" 2>&1 &
+  VG=$!
+  track callgrind "$VG"
+  wait_http "http://127.0.0.1:$GW_ADMIN_PORT/healthz"
+  export ADMIN_TOKEN CHECK_BODY="{\"api_key\":\"$KEY\",\"method\":\"GET\",\"path\":\"/v1/sessions/sess_bench/transcript\"}"
+  check_url="http://127.0.0.1:$GW_ADMIN_PORT/v1/check"
+  taskset -c 1 wrk -t1 -c8 -d2s -s "$ROOT/bench/check_post.lua" "$check_url" >"$OUT/warmup.txt"
+  callgrind_control -i on "$VG" >/dev/null
+  taskset -c 1 wrk -t1 -c8 -d"$DURATION" -s "$ROOT/bench/check_post.lua" "$check_url" >"$OUT/wrk.txt"
+  callgrind_control -i off "$VG" >/dev/null
+  kill -TERM "$VG"
+  wait "$VG" 2>/dev/null || true
+  requests=$(awk '/requests in/ {print $1}' "$OUT/wrk.txt")
+  total=$(callgrind_annotate "$OUT/callgrind.out" 2>/dev/null |
+    awk '!found && /PROGRAM TOTALS/ {gsub(",", "", $1); print $1; found = 1}')
+  [[ -n $total && $requests -gt 0 ]] || { echo "callgrind_request: no figure (see $OUT)" >&2; exit 1; }
+  grep -q "Non-2xx" "$OUT/wrk.txt" && { echo "callgrind_request: refused checks (see $OUT)" >&2; exit 1; }
+  echo "check: $((total / requests)) instructions per POST /v1/check in the gateway" \
+    "($total over $requests checks); $OUT"
+  exit 0
+fi
+
 KALLGLOT_GATEWAY_ADMIN_TOKEN=$ADMIN_TOKEN taskset -c "$SERVER_CPU" \
   valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out" \
   "$BIN" serve --config "$WORK/plain.yaml" >"$OUT/gateway.log" 2>&1 &
