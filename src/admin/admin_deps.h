@@ -42,7 +42,8 @@ struct AdminDeps {
   // Decides POST /v1/check (SPEC §8) on the admin listener's own thread, as a worker's
   // Decider decides its requests. Null (or no decision_context) answers /v1/check 503.
   decision::Decider* decider = nullptr;
-  // The configuration a check is decided under (the snapshot in force).
+  // The configuration a check is decided under (the snapshot in force); called on the
+  // admin listener's thread only.
   std::function<decision::DecisionContext()> decision_context;
 };
 

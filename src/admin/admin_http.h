@@ -33,7 +33,7 @@ inline constexpr std::string_view kApiError = "api_error";
 // kept in each Response: four fields fewer to allocate per answer (POST /v1/check).
 void append_listener_fields(std::string& head, std::int64_t now_unix_s);
 
-// A compact JSON body, `Content-Type: application/json`, `Cache-Control: no-store`.
+// A compact JSON body, `Content-Type: application/json`.
 Response json_response(http::status status, const boost::json::value& body,
                        std::string_view request_id);
 

@@ -371,9 +371,8 @@ std::optional<Response> AdminRouter::post_check(Context& ctx) const {
   auto query = read_check_body(ctx.request.body());
   if (!query) {
     const auto& error = query.error();
-    return bad_request(
-        error.message, ctx.request_id,
-        error.param ? std::optional<std::string_view>(*error.param) : std::nullopt);
+    return bad_request(error.message, ctx.request_id,
+                       error.param ? std::optional<std::string_view>(*error.param) : std::nullopt);
   }
   if (deps_.decider == nullptr || !deps_.decision_context) {
     return error_response(http::status::service_unavailable, kApiError, "rate_limiter_unavailable",

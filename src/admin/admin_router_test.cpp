@@ -14,8 +14,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-using testing::answer;
 using testing::AdminWorld;
+using testing::answer;
 using testing::kAdminToken;
 
 class AdminRouterTest : public ::testing::Test {
@@ -639,7 +639,8 @@ TEST_F(AdminRouterTest, ReadyzReportsTheSharedStore) {
     deps.store_healthy = [&store_ok] { return store_ok.load(); };
     deps.store_required = required;
     AdminRouter router{deps};
-    const std::optional<Response> out = answer(router, Request{http::verb::get, "/readyz", 11}, io_);
+    const std::optional<Response> out =
+        answer(router, Request{http::verb::get, "/readyz", 11}, io_);
     EXPECT_EQ(out->result(), required ? http::status::service_unavailable : http::status::ok);
     EXPECT_EQ(json(*out).at("status").as_string(), required ? "not_ready" : "degraded");
     EXPECT_EQ(json(*out).at("store").as_string(), "unavailable");

@@ -83,7 +83,8 @@ TEST(CheckBody, ReadsOnlyTheTopLevelMembers) {
   EXPECT_EQ(param(" \r\n\t"), "(body)");
   auto trailing = read_check_body(R"({"api_key":"k","method":"GET","path":"/"} {})");
   ASSERT_FALSE(trailing);
-  EXPECT_TRUE(trailing.error().message.starts_with("Malformed JSON body")) << trailing.error().message;
+  EXPECT_TRUE(trailing.error().message.starts_with("Malformed JSON body"))
+      << trailing.error().message;
 }
 
 TEST(CheckAnswerJson, RefusedBeforeTheCounters) {

@@ -61,7 +61,7 @@ struct GatewayApp::Impl {
   // POST /v1/check is decided on the control thread, by its own caller cache and Decider.
   std::unique_ptr<decision::CallerCache> admin_callers;
   std::unique_ptr<decision::Decider> admin_decider;
-  decision::DecisionContext admin_context;  // the snapshot admin_decider last decided under
+  decision::DecisionContext admin_context;      // the snapshot admin_decider last decided under
   std::unique_ptr<check::CheckService> checks;  // ShouldRateLimit's decisions
   std::unique_ptr<rls::RlsServer> rls;          // decision.grpc_listen; null when off
   std::uint16_t grpc_port = 0;
@@ -176,8 +176,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
   if (config->decision.grpc_listen) impl->rls = std::make_unique<rls::RlsServer>(*impl->checks);
 
   // The admin listener runs on the control thread alone (admin_server.h).
-  impl->admin_callers =
-      std::make_unique<decision::CallerCache>(impl->stores->accounts(), clock);
+  impl->admin_callers = std::make_unique<decision::CallerCache>(impl->stores->accounts(), clock);
   impl->admin_decider = std::make_unique<decision::Decider>(
       *impl->admin_callers, impl->stores->accounts(), impl->stores->counters(), impl->metrics,
       impl->usage, clock);
@@ -193,8 +192,7 @@ core::Result<std::unique_ptr<GatewayApp>, std::string> GatewayApp::create(
           .usage = impl->usage,
           .clock = clock,
           .policy = [raw] { return raw->running->current()->shared_policy(); },
-          .admin_token = token.empty() ? std::nullopt
-                                     : std::optional(core::KeyedDigest::of(token)),
+          .admin_token = token.empty() ? std::nullopt : std::optional(core::KeyedDigest::of(token)),
           .ready = [raw] { return raw->proxy != nullptr; },
           .store_healthy = [raw] { return raw->stores->healthy(); },
           .store_required = config->store.on_failure == config::OnStoreFailure::fail_closed,

@@ -5,7 +5,9 @@
 namespace gw::core {
 namespace {
 
-constexpr bool needs_escape(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '"' || c == '\\'; }
+constexpr bool needs_escape(unsigned char c) {
+  return c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+}
 
 constexpr std::string_view kHexDigits = "0123456789abcdef";
 
