@@ -50,23 +50,11 @@ class CheckBodyEvents {
   bool on_document_end(boost::system::error_code&) { return true; }
   bool on_object_begin(boost::system::error_code&) {
     if (depth_ == 0) root_is_object_ = true;
-    value_is(MemberValue::Kind::other);
-    ++depth_;
-    return true;
+    return enter();
   }
-  bool on_object_end(std::size_t, boost::system::error_code&) {
-    --depth_;
-    return true;
-  }
-  bool on_array_begin(boost::system::error_code&) {
-    value_is(MemberValue::Kind::other);
-    ++depth_;
-    return true;
-  }
-  bool on_array_end(std::size_t, boost::system::error_code&) {
-    --depth_;
-    return true;
-  }
+  bool on_object_end(std::size_t, boost::system::error_code&) { return leave(); }
+  bool on_array_begin(boost::system::error_code&) { return enter(); }
+  bool on_array_end(std::size_t, boost::system::error_code&) { return leave(); }
   bool on_key_part(std::string_view part, std::size_t, boost::system::error_code&) {
     if (depth_ == 1) key_ += part;
     return true;
@@ -123,6 +111,16 @@ class CheckBodyEvents {
     value.kind = kind;
     if (kind == MemberValue::Kind::other) current_ = kNoMember;  // a container: done with it
     return &value;
+  }
+  // A container opens: as a member's value it is of no kind the body allows.
+  bool enter() {
+    value_is(MemberValue::Kind::other);
+    ++depth_;
+    return true;
+  }
+  bool leave() {
+    --depth_;
+    return true;
   }
   bool scalar(MemberValue::Kind kind) {
     value_is(kind);

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "admin/check_body_events.h"
+#include "admin/json_body.h"
 #include "core/json_text.h"
 #include "decision/check_answer_fields.h"
 #include "limiter/limit_bounds.h"
@@ -22,8 +23,6 @@ using check_body::kPath;
 using check_body::MemberValue;
 using decision::CheckQuery;
 using decision::LimitSelector;
-
-constexpr std::string_view kNotAnObject = "The request body must be a JSON object.";
 
 void append_number_or_null(std::string& out, const std::optional<std::int64_t>& value) {
   if (value) {
@@ -61,19 +60,18 @@ struct HeaderObject {
 
 core::Result<CheckQuery, CheckBodyError> read_check_body(std::string_view text) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    return core::unexpected(CheckBodyError{std::string(kNotAnObject), std::nullopt});
+    return core::unexpected(CheckBodyError{std::string(kNotAJsonObject), std::nullopt});
   }
   boost::json::basic_parser<CheckBodyEvents> parser{boost::json::parse_options{}};
   boost::system::error_code ec;
   const std::size_t used = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && used < text.size()) ec = boost::json::error::extra_data;
   if (ec) {
-    return core::unexpected(
-        CheckBodyError{"Malformed JSON body: " + ec.message() + ".", std::nullopt});
+    return core::unexpected(CheckBodyError{malformed_json(ec), std::nullopt});
   }
   CheckBodyEvents& body = parser.handler();
   if (!body.is_object()) {
-    return core::unexpected(CheckBodyError{std::string(kNotAnObject), std::nullopt});
+    return core::unexpected(CheckBodyError{std::string(kNotAJsonObject), std::nullopt});
   }
   if (body.unknown()) {
     const std::string& field = *body.unknown();

@@ -9,13 +9,13 @@ core::Result<boost::json::object, std::string> parse_object(std::string_view bod
   const auto first = body.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) {
     if (empty_ok) return boost::json::object();
-    return core::unexpected(std::string("The request body must be a JSON object."));
+    return core::unexpected(std::string(kNotAJsonObject));
   }
   boost::system::error_code ec;
   boost::json::value value = boost::json::parse(body, ec);
-  if (ec) return core::unexpected("Malformed JSON body: " + ec.message() + ".");
+  if (ec) return core::unexpected(malformed_json(ec));
   if (!value.is_object()) {
-    return core::unexpected(std::string("The request body must be a JSON object."));
+    return core::unexpected(std::string(kNotAJsonObject));
   }
   return std::move(value.as_object());
 }

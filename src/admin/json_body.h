@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/system/error_code.hpp>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -12,6 +13,12 @@
 #include "core/result.h"
 
 namespace gw::admin {
+
+// The errors of a body that is not one JSON object, for every reader of admin bodies.
+inline constexpr std::string_view kNotAJsonObject = "The request body must be a JSON object.";
+inline std::string malformed_json(const boost::system::error_code& ec) {
+  return "Malformed JSON body: " + ec.message() + ".";
+}
 
 // The body as a JSON object. An empty body is `empty_ok ? {} : error`.
 core::Result<boost::json::object, std::string> parse_object(std::string_view body, bool empty_ok);
