@@ -19,7 +19,6 @@
 #include "admin/dashboard_page.h"
 #include "admin/json_body.h"
 #include "admin/usage_query.h"
-#include "core/ascii.h"
 #include "decision/check_runner.h"
 #include "store/subject.h"
 
@@ -190,8 +189,12 @@ std::optional<Response> AdminRouter::route(Context& ctx) const {
 }
 
 std::optional<Response> AdminRouter::refuse_unauthorized(Context& ctx) const {
+  // Two Authorization fields are no credential (RFC 9110 §5.3: it is not a list), whichever
+  // of them holds the token.
   const AdminAuth auth =
-      check_admin_token(ctx.request[http::field::authorization], deps_.admin_token);
+      ctx.request.count(http::field::authorization) > 1
+          ? AdminAuth::invalid
+          : check_admin_token(ctx.request[http::field::authorization], deps_.admin_token);
   if (auth == AdminAuth::ok) return std::nullopt;
   const std::string_view message =
       auth == AdminAuth::disabled ? "The admin API is disabled: no admin token is configured."

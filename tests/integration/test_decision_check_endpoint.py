@@ -62,6 +62,14 @@ def test_admin_token_required(gateway):
     assert check(gateway, body, token="wrong").status == 401
     r = gateway.admin.request("GET", "/v1/check")
     assert r.status == 405 and r.header("Allow") == "POST"
+    # Two Authorization fields, either order, one of them the token: refused.
+    payload = b'{"api_key":"k","method":"GET","path":"/"}'
+    for first, second in (("wrong", gateway.admin.token), (gateway.admin.token, "wrong")):
+        head = (f"POST /v1/check HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {first}\r\n"
+                f"Authorization: Bearer {second}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(payload)}\r\n\r\n").encode()
+        answer = raw_exchange("127.0.0.1", gateway.admin_port, head + payload)
+        assert raw_status(answer) == 401, answer[:200]
 
 
 def test_bad_bodies_are_400_naming_the_member(gateway):
